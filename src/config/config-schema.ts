@@ -1,0 +1,174 @@
+import { z } from "zod";
+import { DEFAULT_DESTINATIONS } from "../messages/destinations.ts";
+
+/**
+ * The schema of `autoreduce.yaml`. Every field has a doc comment and a default; the defaults give
+ * the embedded deployment (SQLite + the embedded transport in the same database file).
+ * Relative paths are resolved against `data_dir`, which itself is relative to the config file.
+ */
+
+const InstrumentSchema = z.strictObject({
+  /** Facility name sent in messages. Default: the top-level `facility`. */
+  facility: z.string().min(1).optional(),
+  /**
+   * Where this instrument's raw files are, relative to an archive root. Placeholders:
+   * `{instrument}`, `{experiment}` (a whole path segment such as `IPTS-1234`), `{run}` (digits),
+   * `{prefix}` (the instrument's file prefix), `{*}` (anything within one path segment).
+   * Default: the SNS layout `{instrument}/{experiment}/nexus/{instrument}_{run}.nxs.h5`.
+   */
+  pattern: z.string().min(1).optional(),
+  /** File-name prefix used in `{prefix}` (ISIS: MARI files start with `MAR`). Default: the instrument name. */
+  prefix: z.string().min(1).optional(),
+  /** Interpreter for this instrument's script. Default: `scripts.interpreter`. */
+  interpreter: z.string().min(1).optional(),
+  /** Script file name in `<scripts.root>/<INST>/`. Default: `scripts.file`. */
+  script: z.string().min(1).optional(),
+  /** Output folder template. Default: `output.dir`. */
+  output_dir: z.string().min(1).optional(),
+});
+export type InstrumentConfig = z.infer<typeof InstrumentSchema>;
+
+const DatabaseSchema = z
+  .strictObject({
+    /**
+     * `sqlite:<path>` (relative to data_dir) or `postgres://user@host:port/db`.
+     * Default `sqlite:autoreduce.db`. Environment override: `AUTOREDUCE_DATABASE_URL`.
+     */
+    url: z.string().min(1).default("sqlite:autoreduce.db"),
+    /** Connections in the pool (PostgreSQL). Default 10. */
+    pool_size: z.number().int().positive().default(10),
+  })
+  .prefault({});
+
+const EmbeddedTransportSchema = z
+  .strictObject({
+    /** How long a consumer holds a message before another may take it, unless renewed. Default 30 s. */
+    lease_seconds: z.number().positive().default(30),
+    /** Deliveries after which a message goes to `DLQ.<queue>`. Default 5. */
+    max_deliveries: z.number().int().positive().default(5),
+    /** Safety-net polling period; changes are normally noticed at once. Default 250 ms. */
+    poll_interval_ms: z.number().int().positive().default(250),
+  })
+  .prefault({});
+
+const TransportSchema = z
+  .strictObject({
+    /** `embedded`: durable queues in the state database (one machine). Default `embedded`. */
+    kind: z.enum(["embedded"]).default("embedded"),
+    embedded: EmbeddedTransportSchema,
+  })
+  .prefault({});
+
+const QueuesSchema = z
+  .strictObject({
+    data_ready: z.string().default(DEFAULT_DESTINATIONS.dataReady),
+    postprocess_error: z.string().default(DEFAULT_DESTINATIONS.postprocessError),
+    reduction_data_ready: z.string().default(DEFAULT_DESTINATIONS.reductionDataReady),
+    reduction_started: z.string().default(DEFAULT_DESTINATIONS.reductionStarted),
+    reduction_complete: z.string().default(DEFAULT_DESTINATIONS.reductionComplete),
+    reduction_error: z.string().default(DEFAULT_DESTINATIONS.reductionError),
+    reduction_disabled: z.string().default(DEFAULT_DESTINATIONS.reductionDisabled),
+    heartbeat: z.string().default(DEFAULT_DESTINATIONS.heartbeat),
+  })
+  .prefault({});
+
+const ArchiveSchema = z
+  .strictObject({
+    /** Folders that hold raw data. A DATA_READY naming a file elsewhere is refused. Default `[archive]`. */
+    roots: z.array(z.string().min(1)).min(1).default(["archive"]),
+    /** Use polling instead of file-system events (needed on NFS and other network file systems). Default false. */
+    poll: z.boolean().default(false),
+    /** Polling period when `poll` is on. Default 1000 ms. */
+    poll_interval_ms: z.number().int().positive().default(1000),
+    /** A file counts as complete once its size and mtime have not changed for this long. Default 5 s. */
+    settle_seconds: z.number().nonnegative().default(5),
+    /**
+     * If set, a file counts as complete only when `<file><marker>` exists (e.g. `.done`), whatever
+     * its age. Default: none (use `settle_seconds`).
+     */
+    completion_marker: z.string().min(1).nullable().default(null),
+    /** Period of the full scan that finds files the watcher missed. Default 300 s. */
+    reconcile_seconds: z.number().positive().default(300),
+    /**
+     * Files older than this when first seen are recorded but not reduced, so pointing the listener
+     * at a years-old archive does not start thousands of reductions. Use `autoreduce submit` for
+     * those. Default 24 h.
+     */
+    backfill_hours: z.number().nonnegative().default(24),
+  })
+  .prefault({});
+
+const ScriptsSchema = z
+  .strictObject({
+    /** Folder with one sub-folder per instrument holding its reduction script. Default `scripts`. */
+    root: z.string().min(1).default("scripts"),
+    /** Interpreter the script is run with (any executable: python3, mantidpython, node). Default `python3`. */
+    interpreter: z.string().min(1).default("python3"),
+    /** Script file name; `{instrument}` is replaced. Default `reduce_{instrument}.py` (SNS). */
+    file: z.string().min(1).default("reduce_{instrument}.py"),
+  })
+  .prefault({});
+
+const OutputSchema = z
+  .strictObject({
+    /** Root of reduced data. Default `output`. */
+    root: z.string().min(1).default("output"),
+    /**
+     * Folder of one experiment's reduced data, relative to `root`; `{instrument}`, `{experiment}`,
+     * `{facility}` and `{run}` are replaced. Default `{instrument}/{experiment}/shared/autoreduce` (SNS).
+     */
+    dir: z.string().min(1).default("{instrument}/{experiment}/shared/autoreduce"),
+  })
+  .prefault({});
+
+const WorkerSchema = z
+  .strictObject({
+    /** Reductions this worker runs at once. Default 4. */
+    max_procs: z.number().int().positive().default(4),
+    /** Lines of stderr/stdout kept in status messages. Default 20. */
+    log_tail_lines: z.number().int().positive().default(20),
+    /** Seconds a stopping worker waits for running reductions before handing them back. Default 30. */
+    stop_grace_seconds: z.number().nonnegative().default(30),
+  })
+  .prefault({});
+
+const ApiSchema = z
+  .strictObject({
+    /** Serve the JSON API from `autoreduce serve`. Default true. */
+    enabled: z.boolean().default(true),
+    /** Interface to listen on. Default 127.0.0.1 (this machine only). */
+    host: z.string().min(1).default("127.0.0.1"),
+    /** Port; 0 picks a free one (printed at start). Default 8080. */
+    port: z.number().int().min(0).max(65535).default(8080),
+  })
+  .prefault({});
+
+export const ConfigSchema = z.strictObject({
+  /** Base folder for relative paths (database, archive, scripts, output). Default: the config file's folder. */
+  data_dir: z.string().min(1).default("."),
+  /** Facility name sent in messages. Default `SNS`. */
+  facility: z.string().min(1).default("SNS"),
+  database: DatabaseSchema,
+  transport: TransportSchema,
+  /** Destination names; defaults are SNS's. */
+  queues: QueuesSchema,
+  archive: ArchiveSchema,
+  /** Instruments this deployment serves, by name (upper case). Default: none. */
+  instruments: z
+    .record(
+      z.string().regex(/^[A-Z0-9_]+$/, "instrument names are upper case letters, digits, _"),
+      InstrumentSchema.prefault({}),
+    )
+    .default({}),
+  scripts: ScriptsSchema,
+  output: OutputSchema,
+  worker: WorkerSchema,
+  api: ApiSchema,
+  /** Log level: trace, debug, info, warn, error. Default info. */
+  log_level: z.enum(["trace", "debug", "info", "warn", "error"]).default("info"),
+});
+
+/** The config as written in the file (every field optional). */
+export type ConfigInput = z.input<typeof ConfigSchema>;
+/** The config with defaults applied but paths not yet resolved. */
+export type ParsedConfig = z.output<typeof ConfigSchema>;

@@ -1,0 +1,93 @@
+import { readFileSync } from "node:fs";
+import { dirname, isAbsolute, resolve } from "node:path";
+import { parse as parseYaml, YAMLParseError } from "yaml";
+import { ConfigError } from "./config-error.ts";
+import { type ConfigInput, ConfigSchema, type ParsedConfig } from "./config-schema.ts";
+
+/** A validated configuration with every path made absolute. */
+export type Config = ParsedConfig & {
+  /** The file this came from, or "(defaults)". */
+  source: string;
+};
+
+/** Environment variables that override fields (secrets do not belong in files). */
+const ENV_OVERRIDES: Array<{ env: string; apply: (raw: Record<string, unknown>, value: string) => void }> = [
+  {
+    env: "AUTOREDUCE_DATABASE_URL",
+    apply: (raw, value) => {
+      const database = (raw.database ?? {}) as Record<string, unknown>;
+      raw.database = { ...database, url: value };
+    },
+  },
+];
+
+/** Reads, validates and resolves `autoreduce.yaml`. Throws ConfigError naming the file and keys. */
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Config {
+  const path = resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new ConfigError(path, [
+      `cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    ]);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text) ?? {};
+  } catch (e) {
+    const where = e instanceof YAMLParseError && e.linePos ? ` at line ${e.linePos[0].line}` : "";
+    throw new ConfigError(path, [`not valid YAML${where}: ${(e as Error).message.split("\n")[0]}`]);
+  }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw new ConfigError(path, ["the file must hold a mapping of keys (see docs/configuration.md)"]);
+  }
+  return configFromObject(raw as Record<string, unknown>, path, env);
+}
+
+/** Validates an already-parsed config object; `source` names where it came from in errors. */
+export function configFromObject(
+  raw: ConfigInput | Record<string, unknown>,
+  source: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Config {
+  const withEnv: Record<string, unknown> = { ...(raw as Record<string, unknown>) };
+  for (const override of ENV_OVERRIDES) {
+    const value = env[override.env];
+    if (value) override.apply(withEnv, value);
+  }
+  const result = ConfigSchema.safeParse(withEnv);
+  if (!result.success) {
+    throw new ConfigError(
+      source,
+      result.error.issues.map((issue) => {
+        const key = issue.path.join(".");
+        if (issue.code === "unrecognized_keys") {
+          const where = key ? `${key}: ` : "";
+          return `${where}unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `'${k}'`).join(", ")}`;
+        }
+        return `${key || "(top level)"}: ${issue.message.replace(/^Invalid input: /, "")}`;
+      }),
+    );
+  }
+  const baseDir = source.startsWith("(") ? process.cwd() : dirname(source);
+  return resolvePaths(result.data, baseDir, source);
+}
+
+function resolvePaths(parsed: ParsedConfig, baseDir: string, source: string): Config {
+  const dataDir = resolve(baseDir, parsed.data_dir);
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(dataDir, p));
+  const url = parsed.database.url;
+  return {
+    ...parsed,
+    source,
+    data_dir: dataDir,
+    database: {
+      ...parsed.database,
+      url: url.startsWith("sqlite:") ? `sqlite:${abs(url.slice("sqlite:".length))}` : url,
+    },
+    archive: { ...parsed.archive, roots: parsed.archive.roots.map(abs) },
+    scripts: { ...parsed.scripts, root: abs(parsed.scripts.root) },
+    output: { ...parsed.output, root: abs(parsed.output.root) },
+  };
+}

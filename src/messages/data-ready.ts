@@ -1,0 +1,48 @@
+import { z } from "zod";
+
+/**
+ * `POSTPROCESS.DATA_READY`: a run's raw data file is complete. The fields are the SNS ones
+ * (sent by SNS's translation service and by our listener); fields we add are optional and
+ * ignored by SNS consumers. Unknown fields are kept and passed on.
+ */
+export const DataReadySchema = z.looseObject({
+  facility: z.string().min(1),
+  instrument: z.string().min(1),
+  /** Experiment: SNS IPTS ("IPTS-1234") or ISIS RB number. */
+  ipts: z.union([z.string().min(1), z.number()]).transform(String),
+  run_number: z.union([z.number().int().nonnegative(), z.string().regex(/^\d+$/)]).transform(Number),
+  data_file: z.string().min(1),
+  information: z.string().optional(),
+  // ----- ours (additive) -----
+  /** Who or what asked: "listener", "submit:<user>", ... */
+  started_by: z.string().optional(),
+  /** Metadata the listener read from the NeXus file. */
+  metadata: z.record(z.string(), z.unknown()).optional(),
+  /** Identifies the content (path, size, mtime) so a re-sent notice does not make a second version. */
+  dedupe_key: z.string().optional(),
+});
+export type DataReady = z.infer<typeof DataReadySchema>;
+
+/** The run facts the SNS workflow manager derives from a bare file-path body (legacy STC form). */
+export interface PathFacts {
+  facility: string;
+  instrument: string;
+  ipts: string;
+  run_number: number;
+  data_file: string;
+}
+
+const SNS_PATH = /^\/(SNS|HFIR)\/([^/]+)\/(IPTS-\d+)\/(?:.*\/)?\2_(\d+)(?:_event)?\.nxs(?:\.h5)?$/i;
+
+/** Decodes `/SNS/EQSANS/IPTS-1234/nexus/EQSANS_5678.nxs.h5` as SNS does; null when it does not fit. */
+export function decodeSnsPath(path: string): PathFacts | null {
+  const m = SNS_PATH.exec(path);
+  if (!m?.[1] || !m[2] || !m[3] || !m[4]) return null;
+  return {
+    facility: m[1].toUpperCase(),
+    instrument: m[2].toUpperCase(),
+    ipts: m[3].toUpperCase(),
+    run_number: Number(m[4]),
+    data_file: path,
+  };
+}

@@ -1,0 +1,22 @@
+import { z } from "zod";
+
+/**
+ * `REDUCTION.DATA_READY`: one reduction for a worker. The SNS fields come first (an SNS
+ * post-processing agent can consume this message); the rest are ours and optional, so that our
+ * worker can also serve an SNS workflow manager that sends only the SNS fields.
+ */
+export const ReductionJobSchema = z.looseObject({
+  facility: z.string().min(1),
+  instrument: z.string().min(1),
+  ipts: z.union([z.string().min(1), z.number()]).transform(String),
+  run_number: z.union([z.number().int().nonnegative(), z.string().regex(/^\d+$/)]).transform(Number),
+  data_file: z.string().min(1),
+  // ----- ours (additive) -----
+  /** Identifies this reduction version; echoed in every status report. */
+  job_id: z.string().min(1).optional(),
+  /** Version of the run's reduction (0 for the first). */
+  run_version: z.number().int().nonnegative().optional(),
+  /** Folder the script writes into; when absent the worker derives it (SNS rule). */
+  output_dir: z.string().min(1).optional(),
+});
+export type ReductionJob = z.infer<typeof ReductionJobSchema>;

@@ -1,0 +1,111 @@
+import type { Generated } from "kysely";
+
+/**
+ * Tables of the state database. Times are epoch milliseconds; JSON is stored as text so that the
+ * same statements run on SQLite and PostgreSQL; booleans are 0/1 integers for the same reason.
+ */
+export interface StateSchema {
+  instruments: InstrumentsTable;
+  experiments: ExperimentsTable;
+  runs: RunsTable;
+  reductions: ReductionsTable;
+  run_events: RunEventsTable;
+  archive_files: ArchiveFilesTable;
+}
+
+export interface InstrumentsTable {
+  id: Generated<number>;
+  name: string;
+  facility: string;
+  /** 1: new runs are recorded as skipped (set by people, not by files). */
+  paused: Generated<number>;
+  created_at: number;
+}
+
+export interface ExperimentsTable {
+  id: Generated<number>;
+  /** IPTS-1234 (SNS) or an RB number (ISIS). */
+  reference: string;
+  created_at: number;
+}
+
+export interface RunsTable {
+  id: Generated<number>;
+  instrument_id: number;
+  experiment_id: number;
+  run_number: number;
+  data_file: string;
+  title: string | null;
+  start_time: string | null;
+  end_time: string | null;
+  /** JSON object: metadata read from the raw file. */
+  metadata: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** What a reduction version is doing; see coordinator/reduction-lifecycle.ts for the transitions. */
+export type ReductionStatus =
+  | "queued"
+  | "running"
+  | "completed"
+  | "error"
+  | "disabled"
+  | "skipped"
+  | "cancelled"
+  | "retrying";
+
+export interface ReductionsTable {
+  id: Generated<number>;
+  run_id: number;
+  /** 0 for the first reduction of a run, N+1 for each repeat. */
+  version: number;
+  /** Identifies the version in messages. */
+  job_id: string;
+  status: ReductionStatus;
+  /** Why it was started: automatic (listener/DAQ), manual (submit), rerun. */
+  reason: string;
+  started_by: string | null;
+  /** Error or information text from the worker. */
+  message: string | null;
+  output_dir: string | null;
+  /** JSON array of files the reduction wrote. */
+  output_files: string;
+  log_file: string | null;
+  err_file: string | null;
+  host: string | null;
+  /** Deliveries to a worker so far. */
+  attempts: number;
+  exit_code: number | null;
+  created_at: number;
+  /** When the job message was handed to the transport (null: not yet; the coordinator re-sends). */
+  dispatched_at: number | null;
+  started_at: number | null;
+  finished_at: number | null;
+  updated_at: number;
+}
+
+/** Append-only: every message about a run, received or sent. */
+export interface RunEventsTable {
+  id: Generated<number>;
+  run_id: number | null;
+  reduction_id: number | null;
+  destination: string;
+  /** Transport message id; unique so that a redelivered message is recorded (and acted on) once. */
+  message_id: string | null;
+  body: string;
+  created_at: number;
+}
+
+/** Files the listener has seen, so that it announces each version of a file once. */
+export interface ArchiveFilesTable {
+  path: string;
+  instrument: string;
+  run_number: number;
+  size: number;
+  mtime_ms: number;
+  /** announced: DATA_READY sent; ignored: older than the backfill window; rejected: could not be announced. */
+  state: string;
+  note: string | null;
+  recorded_at: number;
+}

@@ -1,0 +1,126 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import SQLite from "better-sqlite3";
+import { Kysely, type Migration, Migrator, PostgresDialect, SqliteDialect, sql } from "kysely";
+import pg from "pg";
+import { stateMigrations } from "./migrations/index.ts";
+import type { StateSchema } from "./schema.ts";
+
+export type Dialect = "sqlite" | "postgres";
+
+/** An open database: the state tables, and the same connection for the embedded transport's tables. */
+export interface SqlDatabase<S = StateSchema> {
+  readonly db: Kysely<S>;
+  readonly dialect: Dialect;
+  readonly url: string;
+  /** SQLite: the database file (null for :memory:). */
+  readonly file: string | null;
+  /** Runs `fn` in one transaction that takes the write lock at once (SQLite `BEGIN IMMEDIATE`). */
+  transaction<T>(fn: (trx: Kysely<S>) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** The database cannot be reached or used. An infrastructure fault: retrying later may help. */
+export class DatabaseUnavailableError extends Error {
+  override readonly name = "DatabaseUnavailableError";
+  constructor(
+    readonly url: string,
+    override readonly cause: unknown,
+  ) {
+    super(`database ${redactUrl(url)} is not available: ${(cause as Error)?.message ?? String(cause)}`);
+  }
+}
+
+/** Hides a password in a database URL, for logs and messages. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]+):([^@]*)@/, "//$1:***@");
+}
+
+// pg returns int8 (bigint) as strings; our ids and epoch-ms times fit in a double.
+const pgTypes = {
+  getTypeParser: ((oid: number, format?: "text" | "binary") =>
+    oid === 20
+      ? (v: string) => Number(v)
+      : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
+
+/** Opens `sqlite:<path>` or `postgres://…` without running migrations. */
+export function openSqlDatabase<S = StateSchema>(url: string, poolSize = 10): SqlDatabase<S> {
+  if (url.startsWith("sqlite:")) {
+    const file = url.slice("sqlite:".length);
+    if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
+    const sqlite = new SQLite(file, { timeout: 10_000 });
+    sqlite.pragma("journal_mode = WAL");
+    sqlite.pragma("synchronous = NORMAL");
+    sqlite.pragma("foreign_keys = ON");
+    const db = new Kysely<S>({ dialect: new SqliteDialect({ database: sqlite }) });
+    return {
+      db,
+      dialect: "sqlite",
+      url,
+      file: file === ":memory:" ? null : file,
+      transaction: (fn) =>
+        db.connection().execute(async (conn) => {
+          await sql`begin immediate`.execute(conn);
+          try {
+            const result = await fn(conn);
+            await sql`commit`.execute(conn);
+            return result;
+          } catch (e) {
+            await sql`rollback`.execute(conn);
+            throw e;
+          }
+        }),
+      close: () => db.destroy(),
+    };
+  }
+  if (url.startsWith("postgres://") || url.startsWith("postgresql://")) {
+    const pool = new pg.Pool({ connectionString: url, max: poolSize, types: pgTypes });
+    // An idle client that loses its server emits 'error' on the pool; without a handler Node exits.
+    pool.on("error", () => {});
+    const db = new Kysely<S>({ dialect: new PostgresDialect({ pool }) });
+    return {
+      db,
+      dialect: "postgres",
+      url,
+      file: null,
+      transaction: (fn) => db.transaction().execute(fn),
+      close: () => db.destroy(),
+    };
+  }
+  throw new Error(`database url must start with sqlite: or postgres:// (got ${redactUrl(url)})`);
+}
+
+/** Runs migrations with Kysely's migrator, in their own bookkeeping table. */
+export async function migrate(
+  database: SqlDatabase<unknown>,
+  migrations: Record<string, Migration>,
+  table: string,
+): Promise<void> {
+  const migrator = new Migrator({
+    db: database.db as Kysely<unknown>,
+    provider: { getMigrations: async () => migrations },
+    migrationTableName: table,
+    migrationLockTableName: `${table}_lock`,
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === "Error")?.migrationName ?? "?";
+    throw new DatabaseUnavailableError(
+      database.url,
+      new Error(`migration ${failed} failed: ${(error as Error).message}`),
+    );
+  }
+}
+
+/** Opens the state database and brings its tables up to date. */
+export async function openStateDatabase(url: string, poolSize = 10): Promise<SqlDatabase> {
+  const database = openSqlDatabase<StateSchema>(url, poolSize);
+  try {
+    await migrate(database as SqlDatabase<unknown>, stateMigrations(database.dialect), "state_migrations");
+  } catch (e) {
+    await database.close().catch(() => {});
+    throw e instanceof DatabaseUnavailableError ? e : new DatabaseUnavailableError(url, e);
+  }
+  return database;
+}

@@ -1,0 +1,101 @@
+import { EventEmitter } from "node:events";
+import { type FSWatcher, watch } from "node:fs";
+import { basename, dirname } from "node:path";
+import { sql } from "kysely";
+import pg from "pg";
+import type { SqlDatabase } from "../../store/state-database.ts";
+
+/**
+ * Tells consumers that the transport tables may have changed, so they look at once instead of
+ * waiting for the next poll. In-process senders signal directly; other processes are noticed
+ * through the SQLite write-ahead log changing (inotify on its folder) or PostgreSQL NOTIFY.
+ * A missed signal only costs latency: consumers also poll.
+ */
+export interface ChangeFeed {
+  /** Called by a sender after its message is committed. */
+  notify(destination: string): Promise<void>;
+  onChange(listener: () => void): () => void;
+  close(): Promise<void>;
+}
+
+const CHANNEL = "autoreduce_transport";
+// One emitter per database within this process, so transports sharing a database wake each other.
+const inProcess = new Map<string, EventEmitter>();
+
+function emitterFor(key: string): EventEmitter {
+  let emitter = inProcess.get(key);
+  if (!emitter) {
+    emitter = new EventEmitter();
+    emitter.setMaxListeners(0);
+    inProcess.set(key, emitter);
+  }
+  return emitter;
+}
+
+export function openChangeFeed(database: SqlDatabase<unknown>): ChangeFeed {
+  const local = emitterFor(database.url);
+  const remote = new EventEmitter();
+  remote.setMaxListeners(0);
+  const stopRemote =
+    database.dialect === "sqlite" ? watchSqlite(database.file, remote) : listenPostgres(database.url, remote);
+  return {
+    async notify() {
+      local.emit("change");
+      if (database.dialect === "postgres") await sql`select pg_notify(${CHANNEL}, '')`.execute(database.db);
+    },
+    onChange(listener) {
+      local.on("change", listener);
+      remote.on("change", listener);
+      return () => {
+        local.off("change", listener);
+        remote.off("change", listener);
+      };
+    },
+    async close() {
+      remote.removeAllListeners();
+      await stopRemote();
+    },
+  };
+}
+
+function watchSqlite(file: string | null, out: EventEmitter): () => Promise<void> {
+  if (!file) return async () => {};
+  const names = new Set([basename(file), `${basename(file)}-wal`]);
+  let watcher: FSWatcher | null = null;
+  try {
+    watcher = watch(dirname(file), { persistent: false }, (_event, name) => {
+      if (name && names.has(name.toString())) out.emit("change");
+    });
+    watcher.on("error", () => {});
+  } catch {
+    // No inotify (or too many watches): polling alone still delivers everything.
+  }
+  return async () => watcher?.close();
+}
+
+function listenPostgres(url: string, out: EventEmitter): () => Promise<void> {
+  let client: pg.Client | null = null;
+  let closed = false;
+  let retry: NodeJS.Timeout | null = null;
+  const connect = () => {
+    const c = new pg.Client({ connectionString: url });
+    client = c;
+    const reconnect = () => {
+      c.removeAllListeners();
+      c.end().catch(() => {});
+      if (!closed) retry = setTimeout(connect, 1000);
+    };
+    c.on("error", reconnect);
+    c.on("notification", () => out.emit("change"));
+    c.connect()
+      .then(() => c.query(`LISTEN ${CHANNEL}`))
+      .then(() => out.emit("change"))
+      .catch(reconnect);
+  };
+  connect();
+  return async () => {
+    closed = true;
+    if (retry) clearTimeout(retry);
+    await (client as pg.Client | null)?.end().catch(() => {});
+  };
+}

@@ -1,0 +1,140 @@
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import {
+  deadLetterDestination,
+  normalizeDestination,
+  parseDestination,
+} from "../../messages/destinations.ts";
+import { migrate, type SqlDatabase } from "../../store/state-database.ts";
+import {
+  defaultRetryDelayMs,
+  type MessageHandler,
+  type OutgoingMessage,
+  type SubscribeOptions,
+  type Subscription,
+  type Transport,
+} from "../transport.ts";
+import { type ChangeFeed, openChangeFeed } from "./change-feed.ts";
+import { QueueConsumer } from "./queue-consumer.ts";
+import { QueueStatements } from "./queue-statements.ts";
+import { TopicConsumer } from "./topic-consumer.ts";
+import { type TransportSchema, transportMigrations } from "./transport-tables.ts";
+
+export interface EmbeddedTransportOptions {
+  /** Lease on a claimed message, renewed while its handler runs. Default 30 s. */
+  leaseMs?: number;
+  /** Deliveries before a message is dead-lettered. Default 5. */
+  maxDeliveries?: number;
+  /** Safety-net poll period. Default 250 ms. */
+  pollIntervalMs?: number;
+  /** Where handler and database errors are reported. Default: stderr. */
+  onError?: (error: unknown, context: string) => void;
+}
+
+/**
+ * Durable queues and topics kept in tables of the state database (SQLite or PostgreSQL), for
+ * the single-machine deployment. Works between separate OS processes sharing the database.
+ */
+export class EmbeddedTransport implements Transport {
+  private readonly statements: QueueStatements;
+  private readonly consumers = new Set<QueueConsumer | TopicConsumer>();
+  private readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  private readonly timer: NodeJS.Timeout;
+  private readonly stopFeed: () => void;
+  private closed = false;
+
+  private constructor(
+    private readonly database: SqlDatabase<TransportSchema>,
+    private readonly feed: ChangeFeed,
+    private readonly options: Required<EmbeddedTransportOptions>,
+  ) {
+    this.statements = new QueueStatements(database);
+    this.stopFeed = feed.onChange(() => this.wake());
+    this.timer = setInterval(() => this.wake(), options.pollIntervalMs);
+    this.timer.unref();
+  }
+
+  /** Creates the transport's tables if needed and starts watching for changes. */
+  static async open(
+    database: SqlDatabase<unknown>,
+    options: EmbeddedTransportOptions = {},
+  ): Promise<EmbeddedTransport> {
+    await migrate(database, transportMigrations(database.dialect), "transport_migrations");
+    const full: Required<EmbeddedTransportOptions> = {
+      leaseMs: options.leaseMs ?? 30_000,
+      maxDeliveries: options.maxDeliveries ?? 5,
+      pollIntervalMs: options.pollIntervalMs ?? 250,
+      onError: options.onError ?? ((e, context) => console.error(`transport: ${context}:`, e)),
+    };
+    return new EmbeddedTransport(database as SqlDatabase<TransportSchema>, openChangeFeed(database), full);
+  }
+
+  async send(destination: string, message: OutgoingMessage): Promise<string> {
+    this.assertOpen();
+    const target = normalizeDestination(destination);
+    const headers = { ...(message.headers ?? {}) };
+    let id: string;
+    if (parseDestination(target).kind === "topic") {
+      id = await TopicConsumer.publish(this.database, target, message.body, headers);
+    } else {
+      id = await this.statements.insert(target, message.body, headers, message.delayMs ?? 0);
+    }
+    await this.feed.notify(target);
+    return id;
+  }
+
+  async subscribe(
+    destination: string,
+    handler: MessageHandler,
+    options: SubscribeOptions = {},
+  ): Promise<Subscription> {
+    this.assertOpen();
+    const target = normalizeDestination(destination);
+    const consumer =
+      parseDestination(target).kind === "topic"
+        ? await TopicConsumer.start(this.database, target, handler, this.options.onError)
+        : new QueueConsumer(this.statements, handler, {
+            destination: target,
+            owner: this.owner,
+            prefetch: Math.max(1, options.prefetch ?? 1),
+            leaseMs: this.options.leaseMs,
+            maxDeliveries: this.options.maxDeliveries,
+            deadLetterTo: deadLetterDestination(target),
+            retryDelayMs: options.retryDelayMs ?? defaultRetryDelayMs,
+            onError: this.options.onError,
+          });
+    this.consumers.add(consumer);
+    consumer.pump();
+    return {
+      unsubscribe: async () => {
+        this.consumers.delete(consumer);
+        await consumer.stop();
+      },
+      get active() {
+        return consumer.active;
+      },
+    };
+  }
+
+  async depth(destination: string): Promise<number> {
+    return this.statements.depth(normalizeDestination(destination));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    this.stopFeed();
+    await Promise.all([...this.consumers].map((c) => c.stop()));
+    this.consumers.clear();
+    await this.feed.close();
+  }
+
+  private wake(): void {
+    for (const consumer of this.consumers) consumer.pump();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error("transport is closed");
+  }
+}

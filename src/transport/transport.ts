@@ -1,0 +1,72 @@
+/**
+ * The message bus between the parts. Destinations are `/queue/NAME` (each message to one
+ * consumer, persistent, acknowledged) or `/topic/NAME` (each message to every current
+ * subscriber, not persistent: heartbeats and live status).
+ *
+ * Delivery is at-least-once: a handler's message is acknowledged only after the handler's
+ * promise resolves. If the handler rejects, or its process dies, the message is delivered again
+ * (to this or another consumer), so every handler must be idempotent — `message.id` is stable
+ * across redeliveries and serves as the dedupe key. After `maxDeliveries` failed deliveries a
+ * message is moved to `/queue/DLQ.<NAME>` with the reason in the `x-dead-letter-reason` header.
+ *
+ * Adapters: embedded (tables in the SQLite or PostgreSQL state database, `embedded/`), and
+ * STOMP (ActiveMQ, RabbitMQ) in a later part. All pass test/transport/conformance.
+ */
+export interface Transport {
+  /** Sends one message; resolves when the message is durable (queues) or handed over (topics). */
+  send(destination: string, message: OutgoingMessage): Promise<string>;
+  /** Starts consuming. The handler runs for each message; see the delivery rules above. */
+  subscribe(destination: string, handler: MessageHandler, options?: SubscribeOptions): Promise<Subscription>;
+  /** Messages waiting in a queue (not counting ones being handled now). */
+  depth(destination: string): Promise<number>;
+  /** Stops every subscription (waiting for running handlers) and releases connections. */
+  close(): Promise<void>;
+}
+
+export interface OutgoingMessage {
+  /** The body, usually JSON. */
+  body: string;
+  /** Extra headers, kept with the message. */
+  headers?: Record<string, string>;
+  /** Deliver no earlier than this many milliseconds from now (queues only). */
+  delayMs?: number;
+}
+
+export interface IncomingMessage {
+  /** Stable across redeliveries of the same message. */
+  readonly id: string;
+  readonly destination: string;
+  readonly body: string;
+  readonly headers: Readonly<Record<string, string>>;
+  /** 1 on the first delivery, 2 on the first redelivery, ... */
+  readonly deliveryCount: number;
+}
+
+/** Resolve to acknowledge; reject to have the message delivered again later. */
+export type MessageHandler = (message: IncomingMessage) => Promise<void>;
+
+export interface SubscribeOptions {
+  /** Messages handled at once by this subscription. Default 1. */
+  prefetch?: number;
+  /**
+   * Delay before a message whose handler rejected is delivered again, by delivery count.
+   * Default: 1 s, 2 s, 4 s, ... capped at 60 s.
+   */
+  retryDelayMs?: (deliveryCount: number) => number;
+}
+
+export interface Subscription {
+  /** Stops taking new messages and waits for the running handlers. */
+  unsubscribe(): Promise<void>;
+  /** Handlers running now. */
+  readonly active: number;
+}
+
+/** The transport cannot reach its database or broker. Infrastructure: retrying later may help. */
+export class TransportUnavailableError extends Error {
+  override readonly name = "TransportUnavailableError";
+}
+
+export function defaultRetryDelayMs(deliveryCount: number): number {
+  return Math.min(60_000, 1000 * 2 ** Math.max(0, deliveryCount - 1));
+}
