@@ -12,15 +12,25 @@ export class InvalidMessageError extends Error {
 }
 
 /** Turns zod issues into one readable line: `run_number: expected number; data_file: missing`. */
-export function describeIssues(error: z.ZodError): string {
+export function describeIssues(error: z.ZodError, input?: unknown): string {
   return error.issues
     .map((issue) => {
       const where = issue.path.length > 0 ? issue.path.join(".") : "(body)";
+      const absent = input !== undefined && issue.path.length > 0 && valueAt(input, issue.path) === undefined;
       const what =
-        issue.code === "invalid_type" && /received undefined/.test(issue.message) ? "missing" : issue.message;
+        absent || /received undefined/.test(issue.message) ? "missing" : issue.message.replace(/^Invalid input: /, "");
       return `${where}: ${what}`;
     })
     .join("; ");
+}
+
+function valueAt(input: unknown, path: PropertyKey[]): unknown {
+  let value: unknown = input;
+  for (const key of path) {
+    if (typeof value !== "object" || value === null) return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
 }
 
 /** Parses a JSON body and validates it against a schema; throws InvalidMessageError. */
@@ -35,6 +45,6 @@ export function parseMessage<T extends z.ZodType>(schema: T, body: string): z.in
     throw new InvalidMessageError("body must be a JSON object");
   }
   const result = schema.safeParse(json);
-  if (!result.success) throw new InvalidMessageError(describeIssues(result.error));
+  if (!result.success) throw new InvalidMessageError(describeIssues(result.error, json));
   return result.data;
 }

@@ -66,6 +66,8 @@ export interface ReductionsTable {
   /** Why it was started: automatic (listener/DAQ), manual (submit), rerun. */
   reason: string;
   started_by: string | null;
+  /** Content key of the DATA_READY that created it (path, size, mtime), so a re-sent notice is recognised. */
+  dedupe_key: string | null;
   /** Error or information text from the worker. */
   message: string | null;
   output_dir: string | null;

@@ -46,6 +46,7 @@ export function coreMigration(dialect: Dialect) {
         .addColumn("status", "text", (c) => c.notNull())
         .addColumn("reason", "text", (c) => c.notNull())
         .addColumn("started_by", "text")
+        .addColumn("dedupe_key", "text")
         .addColumn("message", "text")
         .addColumn("output_dir", "text")
         .addColumn("output_files", "text", (c) => c.notNull().defaultTo("[]"))
@@ -62,6 +63,7 @@ export function coreMigration(dialect: Dialect) {
         .addUniqueConstraint("reductions_run_version", ["run_id", "version"])
         .execute();
       await db.schema.createIndex("reductions_status").on("reductions").column("status").execute();
+      await db.schema.createIndex("reductions_dedupe").on("reductions").column("dedupe_key").execute();
       await db.schema
         .createTable("run_events")
         .addColumn("id", id, (c) => c.primaryKey().notNull())

@@ -1,0 +1,49 @@
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { ConfigError } from "../config/config-error.ts";
+import { type Config, loadConfig } from "../config/load-config.ts";
+import { createLogger, type Logger } from "../logging/logger.ts";
+import { openStateDatabase, type SqlDatabase } from "../store/state-database.ts";
+import { openTransport } from "../transport/open-transport.ts";
+import type { Transport } from "../transport/transport.ts";
+
+/** The config named by `--config`, else `./autoreduce.yaml`, else a clear error. */
+export function configFromOption(path: string | undefined): Config {
+  const file = path ?? "autoreduce.yaml";
+  if (!path && !existsSync(file)) {
+    throw new ConfigError(resolve(file), [
+      "no configuration: pass --config FILE, or run `autoreduce serve --demo` to try the system with a demo instrument",
+    ]);
+  }
+  return loadConfig(file);
+}
+
+/** What a command that reads state and sends messages needs; `close` releases it all. */
+export interface Connections {
+  config: Config;
+  log: Logger;
+  database: SqlDatabase;
+  transport: Transport;
+  close(): Promise<void>;
+}
+
+export async function connect(
+  config: Config,
+  logName: string,
+  logLevel = config.log_level,
+): Promise<Connections> {
+  const log = createLogger(logLevel, logName);
+  const database = await openStateDatabase(config.database.url, config.database.pool_size);
+  const { transport, close } = await openTransport(config, log, database);
+  return {
+    config,
+    log,
+    database,
+    transport,
+    close: async () => {
+      await close();
+      await database.close();
+      log.flush();
+    },
+  };
+}

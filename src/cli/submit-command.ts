@@ -1,0 +1,61 @@
+import { resolve } from "node:path";
+import { Command } from "commander";
+import { acceptDataReady } from "../coordinator/data-ready-intake.ts";
+import { InvalidMessageError } from "../messages/message-error.ts";
+import { configFromOption, connect } from "./cli-context.ts";
+import { CommandFailed } from "./command-failed.ts";
+
+export function submitCommand(): Command {
+  return new Command("submit")
+    .description(
+      "announce a run by hand: sends a POSTPROCESS.DATA_READY and prints it.\n" +
+        "Instrument, experiment and run are read from the path when not given.",
+    )
+    .option("--config <file>", "configuration file (default ./autoreduce.yaml)")
+    .requiredOption("--file <path>", "the run's raw data file")
+    .option("--instrument <name>", "instrument (upper case)")
+    .option("--run <number>", "run number")
+    .option("--experiment <id>", "experiment, e.g. IPTS-1234")
+    .action(
+      async (options: {
+        config?: string;
+        file: string;
+        instrument?: string;
+        run?: string;
+        experiment?: string;
+      }) => {
+        const config = configFromOption(options.config);
+        const file = resolve(options.file);
+        const startedBy = `submit:${process.env.USER ?? "unknown"}`;
+        let fromPath: Record<string, unknown> = {};
+        try {
+          fromPath = { ...acceptDataReady(file, config) };
+        } catch {
+          // the path does not tell everything; the options must
+        }
+        const fields = {
+          facility: config.instruments[options.instrument?.toUpperCase() ?? ""]?.facility ?? config.facility,
+          ...fromPath,
+          ...(options.instrument ? { instrument: options.instrument.toUpperCase() } : {}),
+          ...(options.run ? { run_number: options.run } : {}),
+          ...(options.experiment ? { ipts: options.experiment } : {}),
+          data_file: file,
+          started_by: startedBy,
+        };
+        let out: ReturnType<typeof acceptDataReady>;
+        try {
+          out = acceptDataReady(JSON.stringify(fields), config);
+        } catch (e) {
+          if (e instanceof InvalidMessageError) throw new CommandFailed(`not sent: ${e.reason}`);
+          throw e;
+        }
+        const c = await connect(config, "submit", "warn");
+        try {
+          await c.transport.send(config.queues.data_ready, { body: JSON.stringify(out) });
+        } finally {
+          await c.close();
+        }
+        process.stdout.write(`sent to ${config.queues.data_ready}:\n${JSON.stringify(out, null, 2)}\n`);
+      },
+    );
+}

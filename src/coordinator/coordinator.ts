@@ -1,0 +1,198 @@
+import type { Config } from "../config/load-config.ts";
+import type { Logger } from "../logging/logger.ts";
+import { InvalidMessageError, parseMessage } from "../messages/message-error.ts";
+import { type StatusReport, StatusReportSchema } from "../messages/status-report.ts";
+import {
+  applyReport,
+  findReductionForReport,
+  jobMessageFor,
+  markDispatched,
+  undispatchedReductions,
+} from "../store/reduction-store.ts";
+import { type ReductionRow, recordReadyRun } from "../store/run-store.ts";
+import type { ReductionStatus } from "../store/schema.ts";
+import type { SqlDatabase } from "../store/state-database.ts";
+import { sendToErrorQueue } from "../transport/error-queue.ts";
+import type { IncomingMessage, Subscription, Transport } from "../transport/transport.ts";
+import { acceptDataReady } from "./data-ready-intake.ts";
+import { outputDirFor } from "./output-location.ts";
+import { type Report, statusAfter } from "./reduction-lifecycle.ts";
+import { reportFields } from "./report-fields.ts";
+
+/** A reduction changed status (for the terminal view of `serve`, and later live pages). */
+export interface ReductionChange {
+  instrument: string;
+  run_number: number;
+  version: number;
+  status: ReductionStatus;
+  message: string | null;
+  job_id: string;
+}
+
+export interface CoordinatorDeps {
+  config: Config;
+  database: SqlDatabase;
+  transport: Transport;
+  log: Logger;
+  onChange?: (change: ReductionChange) => void;
+}
+
+/**
+ * Owns the state database. Turns each DATA_READY into a run and a new reduction version and sends
+ * the job to the workers; records every worker report and moves the reduction along its lifecycle.
+ * Every handler is idempotent: a redelivered message is recognised by its id and changes nothing.
+ */
+export class Coordinator {
+  private subscriptions: Subscription[] = [];
+
+  private constructor(private readonly deps: CoordinatorDeps) {}
+
+  static async start(deps: CoordinatorDeps): Promise<Coordinator> {
+    const coordinator = new Coordinator(deps);
+    await coordinator.resendUndispatched();
+    const { transport, config } = deps;
+    const q = config.queues;
+    const reports: Array<[string, Report]> = [
+      [q.reduction_started, "started"],
+      [q.reduction_complete, "complete"],
+      [q.reduction_error, "error"],
+      [q.reduction_disabled, "disabled"],
+    ];
+    for (const [destination, kind] of reports) {
+      coordinator.subscriptions.push(
+        await transport.subscribe(destination, (m) => coordinator.onReport(kind, m)),
+      );
+    }
+    coordinator.subscriptions.push(
+      await transport.subscribe(q.data_ready, (m) => coordinator.onDataReady(m)),
+    );
+    deps.log.info({ queues: [q.data_ready, ...reports.map((r) => r[0])] }, "coordinator started");
+    return coordinator;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.subscriptions.map((s) => s.unsubscribe()));
+    this.subscriptions = [];
+  }
+
+  private async onDataReady(message: IncomingMessage): Promise<void> {
+    const { config, database, log } = this.deps;
+    let accepted: ReturnType<typeof acceptDataReady>;
+    try {
+      accepted = acceptDataReady(message.body, config);
+    } catch (e) {
+      if (!(e instanceof InvalidMessageError)) throw e;
+      log.warn({ reason: e.reason, message_id: message.id }, "DATA_READY refused");
+      await sendToErrorQueue(this.deps.transport, config.queues.postprocess_error, message, e.reason);
+      return;
+    }
+    const metadata = accepted.metadata ?? {};
+    const manual = accepted.started_by?.startsWith("submit") ?? false;
+    const text = (key: string) => (typeof metadata[key] === "string" ? (metadata[key] as string) : null);
+    const result = await recordReadyRun(database, {
+      facility: accepted.facility,
+      instrument: accepted.instrument,
+      experiment: accepted.ipts,
+      runNumber: accepted.run_number,
+      dataFile: accepted.data_file,
+      title: text("title"),
+      startTime: text("start_time"),
+      endTime: text("end_time"),
+      metadata,
+      messageId: message.id,
+      destination: message.destination,
+      body: message.body,
+      // A person's submit always makes a new version; an automatic notice is recognised by content.
+      dedupeKey: manual ? null : (accepted.dedupe_key ?? accepted.content_key),
+      reason: manual ? "manual" : "automatic",
+      startedBy: accepted.started_by ?? null,
+      outputDir: (version) => outputDirFor(config, accepted, version),
+    });
+    const reduction = result.reduction;
+    if (!reduction) return;
+    if (result.kind === "duplicate") {
+      log.info({ job_id: reduction.job_id, message_id: message.id }, "DATA_READY already recorded");
+    } else {
+      this.changed(reduction, accepted.instrument, accepted.run_number, reduction.status, reduction.message);
+    }
+    if (reduction.status === "queued" && reduction.dispatched_at === null) await this.dispatch(reduction);
+  }
+
+  private async dispatch(reduction: ReductionRow): Promise<void> {
+    const job = await jobMessageFor(this.deps.database, reduction.id);
+    const body = JSON.stringify(job);
+    const destination = this.deps.config.queues.reduction_data_ready;
+    const messageId = await this.deps.transport.send(destination, { body });
+    await markDispatched(this.deps.database, reduction, {
+      messageId: `sent:${messageId}`,
+      destination,
+      body,
+    });
+  }
+
+  private async resendUndispatched(): Promise<void> {
+    for (const reduction of await undispatchedReductions(this.deps.database)) {
+      this.deps.log.warn(
+        { job_id: reduction.job_id },
+        "sending a job whose message was not sent before a restart",
+      );
+      await this.dispatch(reduction);
+    }
+  }
+
+  private async onReport(kind: Report, message: IncomingMessage): Promise<void> {
+    const { database, config, log, transport } = this.deps;
+    let report: StatusReport;
+    try {
+      report = parseMessage(StatusReportSchema, message.body);
+    } catch (e) {
+      if (!(e instanceof InvalidMessageError)) throw e;
+      await sendToErrorQueue(transport, config.queues.postprocess_error, message, e.reason);
+      return;
+    }
+    const reduction = await findReductionForReport(database, report);
+    if (!reduction) {
+      const reason = `no reduction is known for ${report.instrument} run ${report.run_number}${report.job_id ? ` (job ${report.job_id})` : ""}`;
+      await sendToErrorQueue(transport, config.queues.postprocess_error, message, reason);
+      return;
+    }
+    const stale = kind === "started" && (report.attempt ?? 1) < reduction.attempts;
+    const status = stale ? null : statusAfter(reduction.status, kind);
+    const now = Date.now();
+    const next = status ? { status, fields: reportFields(kind, report, reduction, now) } : null;
+    const event = { messageId: message.id, destination: message.destination, body: message.body };
+    const applied = await applyReport(database, reduction, event, next, now);
+    if (applied && next) {
+      if (kind === "started" && (report.attempt ?? 1) > 1) {
+        log.warn(
+          { job_id: reduction.job_id, attempt: report.attempt },
+          "reduction restarted after an interrupted attempt",
+        );
+      }
+      this.changed(
+        reduction,
+        report.instrument.toUpperCase(),
+        report.run_number,
+        next.status,
+        (next.fields.message as string | null) ?? null,
+      );
+    }
+  }
+
+  private changed(
+    reduction: ReductionRow,
+    instrument: string,
+    runNumber: number,
+    status: ReductionStatus,
+    message: string | null,
+  ) {
+    this.deps.onChange?.({
+      instrument,
+      run_number: runNumber,
+      version: reduction.version,
+      status,
+      message,
+      job_id: reduction.job_id,
+    });
+  }
+}

@@ -1,0 +1,55 @@
+import type { Updateable } from "kysely";
+import type { StatusReport } from "../messages/status-report.ts";
+import type { ReductionRow } from "../store/run-store.ts";
+import type { ReductionsTable } from "../store/schema.ts";
+import type { Report } from "./reduction-lifecycle.ts";
+
+const ms = (iso: string | undefined, fallback: number) => {
+  const t = iso ? Date.parse(iso) : Number.NaN;
+  return Number.isFinite(t) ? t : fallback;
+};
+
+/** The reduction fields a worker report sets, besides the status. */
+export function reportFields(
+  kind: Report,
+  report: StatusReport,
+  current: ReductionRow,
+  now: number,
+): Updateable<ReductionsTable> {
+  const host = report.host ?? report.information ?? current.host;
+  const attempts = Math.max(current.attempts, report.attempt ?? 1);
+  const common = {
+    host,
+    attempts,
+    ...(report.log_file ? { log_file: report.log_file } : {}),
+    ...(report.err_file ? { err_file: report.err_file } : {}),
+    ...(report.output_dir ? { output_dir: report.output_dir } : {}),
+  };
+  switch (kind) {
+    case "started":
+      return { ...common, started_at: ms(report.started_at, now), message: null };
+    case "complete":
+      return {
+        ...common,
+        started_at: current.started_at ?? ms(report.started_at, now),
+        finished_at: ms(report.finished_at, now),
+        output_files: JSON.stringify(report.output_files ?? []),
+        exit_code: report.exit_code ?? 0,
+        message: report.information && report.information !== host ? report.information : null,
+      };
+    case "error":
+      return {
+        ...common,
+        started_at: current.started_at ?? ms(report.started_at, now),
+        finished_at: ms(report.finished_at, now),
+        exit_code: report.exit_code ?? null,
+        message: report.error ?? "the worker reported an error without a reason",
+      };
+    case "disabled":
+      return {
+        ...common,
+        finished_at: now,
+        message: report.error ?? `reduction is disabled for ${report.instrument}: no reduction script`,
+      };
+  }
+}

@@ -1,0 +1,44 @@
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { stringify } from "yaml";
+import type { ConfigInput } from "../config/config-schema.ts";
+
+/** The demo instrument's name and experiment. */
+export const DEMO_INSTRUMENT = "DEMO";
+export const DEMO_EXPERIMENT = "IPTS-1234";
+
+/**
+ * Prepares a demo deployment in `dataDir` (a fresh scratch folder when not given): the archive,
+ * the DEMO instrument's reduction script, and `autoreduce.yaml`, which `serve --demo` then runs
+ * with. Returns the folder and the config file.
+ */
+export function prepareDemo(dataDir?: string, apiPort = 8080): { dataDir: string; configFile: string } {
+  const dir = dataDir ?? mkdtempSync(join(tmpdir(), "autoreduce-demo-"));
+  mkdirSync(join(dir, "archive"), { recursive: true });
+  const scriptDir = join(dir, "scripts", DEMO_INSTRUMENT);
+  mkdirSync(scriptDir, { recursive: true });
+  const template = readFileSync(new URL("../../examples/demo/reduce_DEMO.mjs", import.meta.url), "utf8");
+  // The script runs from the scratch folder, where node_modules cannot be found: point it at ours.
+  const script = template.replaceAll("__H5WASM_NODE__", import.meta.resolve("h5wasm/node"));
+  writeFileSync(join(scriptDir, "reduce_DEMO.mjs"), script);
+  const config: ConfigInput = {
+    data_dir: ".",
+    facility: "SNS",
+    database: { url: "sqlite:autoreduce.db" },
+    archive: { roots: ["archive"], settle_seconds: 1, reconcile_seconds: 60 },
+    scripts: { root: "scripts" },
+    output: { root: "output" },
+    instruments: {
+      [DEMO_INSTRUMENT]: { interpreter: process.execPath, script: "reduce_DEMO.mjs" },
+    },
+    worker: { max_procs: 2 },
+    api: { port: apiPort },
+  };
+  const configFile = join(dir, "autoreduce.yaml");
+  writeFileSync(
+    configFile,
+    `# Written by \`autoreduce serve --demo\`: the configuration the demo runs with.\n# Every key is described in docs/configuration.md.\n${stringify(config)}`,
+  );
+  return { dataDir: dir, configFile };
+}

@@ -1,0 +1,165 @@
+import { randomUUID } from "node:crypto";
+import type { Kysely, Selectable } from "kysely";
+import type { ReductionStatus, ReductionsTable, StateSchema } from "./schema.ts";
+import type { SqlDatabase } from "./state-database.ts";
+
+export type ReductionRow = Selectable<ReductionsTable>;
+
+/** A run that is ready for reduction, as the coordinator accepted it. */
+export interface ReadyRun {
+  facility: string;
+  instrument: string;
+  experiment: string;
+  runNumber: number;
+  dataFile: string;
+  title: string | null;
+  startTime: string | null;
+  endTime: string | null;
+  metadata: Record<string, unknown>;
+  /** Transport message id of the DATA_READY (stable across redeliveries). */
+  messageId: string;
+  destination: string;
+  body: string;
+  dedupeKey: string | null;
+  reason: string;
+  startedBy: string | null;
+  /** Derives the output folder of the new version. */
+  outputDir: (version: number) => string;
+}
+
+export type RecordResult =
+  /** A new reduction version was created. */
+  | { kind: "created"; reduction: ReductionRow }
+  /** The same message (or the same file content) was seen before: nothing new was created. */
+  | { kind: "duplicate"; reduction: ReductionRow | null };
+
+/**
+ * Records a DATA_READY in one transaction: instrument, experiment and run are found or created,
+ * a new reduction version (0, or N+1 for a repeat) is created `queued` (`skipped` if the
+ * instrument is paused), and the message is appended to the run's events. Idempotent.
+ */
+export async function recordReadyRun(
+  database: SqlDatabase,
+  ready: ReadyRun,
+  now = Date.now(),
+): Promise<RecordResult> {
+  return database.transaction(async (trx) => {
+    const seen = await trx
+      .selectFrom("run_events")
+      .select(["reduction_id"])
+      .where("message_id", "=", ready.messageId)
+      .executeTakeFirst();
+    if (seen) return { kind: "duplicate", reduction: await reductionById(trx, seen.reduction_id) };
+    if (ready.dedupeKey) {
+      const same = await trx
+        .selectFrom("reductions")
+        .selectAll()
+        .where("dedupe_key", "=", ready.dedupeKey)
+        .executeTakeFirst();
+      if (same) return { kind: "duplicate", reduction: same };
+    }
+    const instrument = await findOrCreateInstrument(trx, ready.instrument, ready.facility, now);
+    const experimentId = await findOrCreateExperiment(trx, ready.experiment, now);
+    const runId = await upsertRun(trx, instrument.id, experimentId, ready, now);
+    const last = await trx
+      .selectFrom("reductions")
+      .select((eb) => eb.fn.max("version").as("v"))
+      .where("run_id", "=", runId)
+      .executeTakeFirst();
+    const version = last?.v === null || last?.v === undefined ? 0 : Number(last.v) + 1;
+    const status: ReductionStatus = instrument.paused ? "skipped" : "queued";
+    const reduction = await trx
+      .insertInto("reductions")
+      .values({
+        run_id: runId,
+        version,
+        job_id: randomUUID(),
+        status,
+        reason: ready.reason,
+        started_by: ready.startedBy,
+        dedupe_key: ready.dedupeKey,
+        message: instrument.paused ? `instrument ${ready.instrument} is paused` : null,
+        output_dir: ready.outputDir(version),
+        output_files: "[]",
+        attempts: 0,
+        created_at: now,
+        updated_at: now,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await trx
+      .insertInto("run_events")
+      .values({
+        run_id: runId,
+        reduction_id: reduction.id,
+        destination: ready.destination,
+        message_id: ready.messageId,
+        body: ready.body,
+        created_at: now,
+      })
+      .execute();
+    return { kind: "created", reduction };
+  });
+}
+
+async function reductionById(db: Kysely<StateSchema>, id: number | null): Promise<ReductionRow | null> {
+  if (id === null) return null;
+  return (await db.selectFrom("reductions").selectAll().where("id", "=", id).executeTakeFirst()) ?? null;
+}
+
+async function findOrCreateInstrument(db: Kysely<StateSchema>, name: string, facility: string, now: number) {
+  await db
+    .insertInto("instruments")
+    .values({ name, facility, created_at: now })
+    .onConflict((oc) => oc.column("name").doNothing())
+    .execute();
+  const row = await db
+    .selectFrom("instruments")
+    .select(["id", "paused"])
+    .where("name", "=", name)
+    .executeTakeFirstOrThrow();
+  return { id: row.id, paused: Number(row.paused) === 1 };
+}
+
+async function findOrCreateExperiment(
+  db: Kysely<StateSchema>,
+  reference: string,
+  now: number,
+): Promise<number> {
+  await db
+    .insertInto("experiments")
+    .values({ reference, created_at: now })
+    .onConflict((oc) => oc.column("reference").doNothing())
+    .execute();
+  const row = await db
+    .selectFrom("experiments")
+    .select("id")
+    .where("reference", "=", reference)
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+async function upsertRun(
+  db: Kysely<StateSchema>,
+  instrumentId: number,
+  experimentId: number,
+  ready: ReadyRun,
+  now: number,
+): Promise<number> {
+  const values = {
+    experiment_id: experimentId,
+    data_file: ready.dataFile,
+    title: ready.title,
+    start_time: ready.startTime,
+    end_time: ready.endTime,
+    metadata: JSON.stringify(ready.metadata),
+    updated_at: now,
+  };
+  const row = await db
+    .insertInto("runs")
+    .values({ ...values, instrument_id: instrumentId, run_number: ready.runNumber, created_at: now })
+    .onConflict((oc) => oc.columns(["instrument_id", "run_number"]).doUpdateSet(values))
+    .returning("id")
+    .executeTakeFirstOrThrow();
+  return row.id;
+}

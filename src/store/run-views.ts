@@ -1,0 +1,166 @@
+import type { ReductionStatus } from "./schema.ts";
+import type { SqlDatabase } from "./state-database.ts";
+
+/** One reduction version of a run as people see it (CLI `runs --json`, `GET /api/v1/runs`). */
+export interface RunView {
+  instrument: string;
+  run_number: number;
+  experiment: string;
+  status: string;
+  version: number;
+  data_file: string;
+  output_dir: string | null;
+  title: string | null;
+  job_id: string;
+  reason: string;
+  started_by: string | null;
+  message: string | null;
+  output_files: string[];
+  log_file: string | null;
+  err_file: string | null;
+  host: string | null;
+  attempts: number;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  /** Script run time in seconds (finished − started), when both are known. */
+  duration_seconds: number | null;
+}
+
+export interface RunQuery {
+  instrument?: string | undefined;
+  /** Every version instead of the latest of each run. */
+  allVersions?: boolean | undefined;
+  /** Newest first, at most this many. Default 200. */
+  limit?: number | undefined;
+  runNumber?: number | undefined;
+  status?: string | undefined;
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
+
+/** Runs with their latest (or every) reduction version, newest first. */
+export async function listRuns(database: SqlDatabase, query: RunQuery = {}): Promise<RunView[]> {
+  let q = database.db
+    .selectFrom("reductions")
+    .innerJoin("runs", "runs.id", "reductions.run_id")
+    .innerJoin("instruments", "instruments.id", "runs.instrument_id")
+    .innerJoin("experiments", "experiments.id", "runs.experiment_id")
+    .select([
+      "instruments.name as instrument",
+      "runs.run_number",
+      "experiments.reference as experiment",
+      "runs.data_file",
+      "runs.title",
+      "reductions.status",
+      "reductions.version",
+      "reductions.output_dir",
+      "reductions.job_id",
+      "reductions.reason",
+      "reductions.started_by",
+      "reductions.message",
+      "reductions.output_files",
+      "reductions.log_file",
+      "reductions.err_file",
+      "reductions.host",
+      "reductions.attempts",
+      "reductions.created_at",
+      "reductions.started_at",
+      "reductions.finished_at",
+    ]);
+  if (query.instrument) q = q.where("instruments.name", "=", query.instrument.toUpperCase());
+  if (query.runNumber !== undefined) q = q.where("runs.run_number", "=", query.runNumber);
+  if (query.status) q = q.where("reductions.status", "=", query.status as ReductionStatus);
+  if (!query.allVersions) {
+    q = q.where(({ eb, selectFrom }) =>
+      eb(
+        "reductions.version",
+        "=",
+        selectFrom("reductions as r2")
+          .select((e) => e.fn.max("r2.version").as("v"))
+          .whereRef("r2.run_id", "=", "runs.id"),
+      ),
+    );
+  }
+  const rows = await q
+    .orderBy("reductions.created_at", "desc")
+    .orderBy("reductions.id", "desc")
+    .limit(query.limit ?? 200)
+    .execute();
+  return rows.map((r) => ({
+    instrument: r.instrument,
+    run_number: Number(r.run_number),
+    experiment: r.experiment,
+    status: r.status,
+    version: Number(r.version),
+    data_file: r.data_file,
+    output_dir: r.output_dir,
+    title: r.title,
+    job_id: r.job_id,
+    reason: r.reason,
+    started_by: r.started_by,
+    message: r.message,
+    output_files: JSON.parse(r.output_files) as string[],
+    log_file: r.log_file,
+    err_file: r.err_file,
+    host: r.host,
+    attempts: Number(r.attempts),
+    created_at: iso(r.created_at) ?? "",
+    started_at: iso(r.started_at),
+    finished_at: iso(r.finished_at),
+    duration_seconds:
+      r.started_at !== null && r.finished_at !== null
+        ? (Number(r.finished_at) - Number(r.started_at)) / 1000
+        : null,
+  }));
+}
+
+/** One event of a run's timeline. */
+export interface RunEventView {
+  destination: string;
+  version: number | null;
+  at: string;
+  body: unknown;
+}
+
+/** A run's timeline: every message received or sent about it, oldest first. */
+export async function runEvents(
+  database: SqlDatabase,
+  instrument: string,
+  runNumber: number,
+): Promise<RunEventView[]> {
+  const rows = await database.db
+    .selectFrom("run_events")
+    .innerJoin("runs", "runs.id", "run_events.run_id")
+    .innerJoin("instruments", "instruments.id", "runs.instrument_id")
+    .leftJoin("reductions", "reductions.id", "run_events.reduction_id")
+    .select(["run_events.destination", "run_events.body", "run_events.created_at", "reductions.version"])
+    .where("instruments.name", "=", instrument.toUpperCase())
+    .where("runs.run_number", "=", runNumber)
+    .orderBy("run_events.id")
+    .execute();
+  return rows.map((r) => ({
+    destination: r.destination,
+    version: r.version === null ? null : Number(r.version),
+    at: iso(r.created_at) ?? "",
+    body: parseBody(r.body),
+  }));
+}
+
+function parseBody(body: string): unknown {
+  try {
+    return JSON.parse(body);
+  } catch {
+    return body;
+  }
+}
+
+/** Counts of reductions by status (for `autoreduce status`). */
+export async function statusCounts(database: SqlDatabase): Promise<Record<string, number>> {
+  const rows = await database.db
+    .selectFrom("reductions")
+    .select(["status", (eb) => eb.fn.countAll<number>().as("n")])
+    .groupBy("status")
+    .execute();
+  return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+}

@@ -1,0 +1,68 @@
+import Fastify, { type FastifyInstance } from "fastify";
+import { z } from "zod";
+import type { Config } from "../config/load-config.ts";
+import { describeIssues } from "../messages/message-error.ts";
+import { listRuns, runEvents, statusCounts } from "../store/run-views.ts";
+import type { SqlDatabase } from "../store/state-database.ts";
+import { queueDepths } from "../transport/queue-depths.ts";
+import type { Transport } from "../transport/transport.ts";
+
+const RunsQuery = z.strictObject({
+  instrument: z
+    .string()
+    .regex(/^[A-Za-z0-9_]+$/)
+    .optional(),
+  all_versions: z.enum(["true", "false", "1", "0"]).optional(),
+  limit: z.coerce.number().int().min(1).max(5000).optional(),
+});
+const RunParams = z.strictObject({
+  instrument: z.string().regex(/^[A-Za-z0-9_]+$/),
+  run: z.coerce.number().int().nonnegative(),
+});
+
+/**
+ * The JSON API under /api/v1/ (read-only for now). `GET /api/v1/runs` returns the same objects
+ * as `autoreduce runs --json`. Listens on 127.0.0.1 by default: login and permissions come with
+ * the web application; until then do not expose it beyond the machine.
+ */
+export async function startApiServer(deps: {
+  config: Config;
+  database: SqlDatabase;
+  transport: Transport;
+  host: string;
+  port: number;
+}): Promise<{ app: FastifyInstance; url: string }> {
+  const app = Fastify({ logger: false });
+  const bad = (issues: z.ZodError) => ({ error: "bad request", detail: describeIssues(issues) });
+
+  app.get("/healthz", async () => ({ ok: true }));
+  app.get("/api/v1/runs", async (request, reply) => {
+    const query = RunsQuery.safeParse(request.query);
+    if (!query.success) return reply.code(400).send(bad(query.error));
+    const all = query.data.all_versions === "true" || query.data.all_versions === "1";
+    return listRuns(deps.database, {
+      instrument: query.data.instrument,
+      allVersions: all,
+      limit: query.data.limit,
+    });
+  });
+  app.get("/api/v1/runs/:instrument/:run", async (request, reply) => {
+    const params = RunParams.safeParse(request.params);
+    if (!params.success) return reply.code(400).send(bad(params.error));
+    const { instrument, run } = params.data;
+    const versions = await listRuns(deps.database, { instrument, runNumber: run, allVersions: true });
+    if (versions.length === 0)
+      return reply.code(404).send({ error: `no run ${run} of ${instrument.toUpperCase()}` });
+    return { versions, events: await runEvents(deps.database, instrument, run) };
+  });
+  app.get("/api/v1/status", async () => ({
+    reductions: await statusCounts(deps.database),
+    queues: await queueDepths(deps.transport, deps.config),
+  }));
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ error: `no such route: ${request.method} ${request.url}` }),
+  );
+
+  const address = await app.listen({ host: deps.host, port: deps.port });
+  return { app, url: address };
+}

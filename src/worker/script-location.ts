@@ -1,0 +1,59 @@
+import { accessSync, constants, statSync } from "node:fs";
+import { delimiter, isAbsolute, join } from "node:path";
+import { fillTemplate, instrumentSettings } from "../config/instrument-settings.ts";
+import type { Config } from "../config/load-config.ts";
+import type { ReductionJob } from "../messages/reduction-job.ts";
+
+/** What the worker runs for a job, derived from its config (the SNS conventions by default). */
+export interface ScriptLocation {
+  /** `<scripts.root>/<INST>/<script file>`. */
+  script: string;
+  interpreter: string;
+  /** The folder the script writes into (from the job, else the configured template). */
+  outputDir: string;
+}
+
+export function locateScript(config: Config, job: ReductionJob): ScriptLocation {
+  const instrument = job.instrument.toUpperCase();
+  const settings = instrumentSettings(config, instrument);
+  const scriptFile = settings?.scriptFile ?? config.scripts.file.replaceAll("{instrument}", instrument);
+  const values = {
+    instrument,
+    experiment: job.ipts.toUpperCase(),
+    facility: job.facility,
+    run: job.run_number,
+  };
+  return {
+    script: join(config.scripts.root, instrument, scriptFile),
+    interpreter: settings?.interpreter ?? config.scripts.interpreter,
+    outputDir:
+      job.output_dir ??
+      join(config.output.root, fillTemplate(settings?.outputDir ?? config.output.dir, values)),
+  };
+}
+
+/** True when the script exists as a regular file: its presence is what enables reduction. */
+export function scriptPresent(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Finds an executable on PATH (or checks an absolute path); null if there is none. */
+export function findExecutable(command: string, path = process.env.PATH ?? ""): string | null {
+  const candidates =
+    isAbsolute(command) || command.includes("/")
+      ? [command]
+      : path.split(delimiter).map((d) => join(d, command));
+  for (const candidate of candidates) {
+    try {
+      accessSync(candidate, constants.X_OK);
+      if (statSync(candidate).isFile()) return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return null;
+}
