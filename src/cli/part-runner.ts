@@ -15,10 +15,13 @@ export async function runUntilSignal(
   log: Logger,
   onStopping?: () => void,
 ): Promise<void> {
+  // Signal listeners do not keep Node running, and the parts' timers are unref'd: hold it open.
+  const keepAlive = setInterval(() => {}, 1 << 30);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once("SIGINT", () => resolve("SIGINT"));
     process.once("SIGTERM", () => resolve("SIGTERM"));
   });
+  clearInterval(keepAlive);
   onStopping?.();
   log.info({ signal }, "stopping");
   const force = () => {

@@ -42,9 +42,10 @@ export function submitCommand(): Command {
           data_file: file,
           started_by: startedBy,
         };
-        let out: ReturnType<typeof acceptDataReady>;
+        let out: Record<string, unknown>;
         try {
-          out = acceptDataReady(JSON.stringify(fields), config);
+          const { content_key: _key, ...accepted } = acceptDataReady(JSON.stringify(fields), config);
+          out = accepted;
         } catch (e) {
           if (e instanceof InvalidMessageError) throw new CommandFailed(`not sent: ${e.reason}`);
           throw e;

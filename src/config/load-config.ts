@@ -66,7 +66,10 @@ export function configFromObject(
           const where = key ? `${key}: ` : "";
           return `${where}unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `'${k}'`).join(", ")}`;
         }
-        return `${key || "(top level)"}: ${issue.message.replace(/^Invalid input: /, "")}`;
+        // A record key that fails its own rule carries the reason one level down.
+        const message =
+          issue.code === "invalid_key" ? (issue.issues[0]?.message ?? issue.message) : issue.message;
+        return `${key || "(top level)"}: ${message.replace(/^Invalid input: /, "")}`;
       }),
     );
   }

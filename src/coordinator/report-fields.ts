@@ -43,7 +43,7 @@ export function reportFields(
         started_at: current.started_at ?? ms(report.started_at, now),
         finished_at: ms(report.finished_at, now),
         exit_code: report.exit_code ?? null,
-        message: report.error ?? "the worker reported an error without a reason",
+        message: withTail(report.error ?? "the worker reported an error without a reason", report.log_tail),
       };
     case "disabled":
       return {
@@ -52,4 +52,9 @@ export function reportFields(
         message: report.error ?? `reduction is disabled for ${report.instrument}: no reduction script`,
       };
   }
+}
+
+/** The error followed by the last lines the script wrote to stderr, which usually say why. */
+function withTail(error: string, tail: string | undefined): string {
+  return tail?.trim() ? `${error}\n\nlast lines of stderr:\n${tail}` : error;
 }

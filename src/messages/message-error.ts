@@ -18,7 +18,9 @@ export function describeIssues(error: z.ZodError, input?: unknown): string {
       const where = issue.path.length > 0 ? issue.path.join(".") : "(body)";
       const absent = input !== undefined && issue.path.length > 0 && valueAt(input, issue.path) === undefined;
       const what =
-        absent || /received undefined/.test(issue.message) ? "missing" : issue.message.replace(/^Invalid input: /, "");
+        absent || /received undefined/.test(issue.message)
+          ? "missing"
+          : issue.message.replace(/^Invalid input: /, "");
       return `${where}: ${what}`;
     })
     .join("; ");

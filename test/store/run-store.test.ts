@@ -1,0 +1,100 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { applyReport, undispatchedReductions } from "../../src/store/reduction-store.ts";
+import { type ReadyRun, recordReadyRun } from "../../src/store/run-store.ts";
+import { listRuns, runEvents } from "../../src/store/run-views.ts";
+import { openStateDatabase, type SqlDatabase } from "../../src/store/state-database.ts";
+import { createTestDatabase } from "../helpers/postgres.ts";
+import { tempDir } from "../helpers/temp-dir.ts";
+
+const ready = (over: Partial<ReadyRun> = {}): ReadyRun => ({
+  facility: "SNS",
+  instrument: "NOM",
+  experiment: "IPTS-9",
+  runNumber: 100,
+  dataFile: "/archive/NOM/IPTS-9/nexus/NOM_100.nxs.h5",
+  title: "vanadium",
+  startTime: null,
+  endTime: null,
+  metadata: { title: "vanadium" },
+  messageId: `m-${Math.random()}`,
+  destination: "/queue/POSTPROCESS.DATA_READY",
+  body: "{}",
+  dedupeKey: null,
+  reason: "automatic",
+  startedBy: null,
+  outputDir: (v) => `/out/NOM/IPTS-9/v${v}`,
+  ...over,
+});
+
+for (const backend of ["SQLite", "PostgreSQL"] as const) {
+  describe(`state store on ${backend}`, () => {
+    let database: SqlDatabase;
+    let cleanup: () => Promise<void>;
+    before(async () => {
+      if (backend === "SQLite") {
+        const dir = tempDir();
+        database = await openStateDatabase(`sqlite:${dir.path}/state.db`);
+        cleanup = async () => dir.cleanup();
+      } else {
+        const { url, drop } = await createTestDatabase();
+        database = await openStateDatabase(url);
+        cleanup = drop;
+      }
+    });
+    after(async () => {
+      await database.close();
+      await cleanup();
+    });
+
+    test("migrations run again on an up-to-date database without change", async () => {
+      const again = await openStateDatabase(database.url);
+      await again.close();
+    });
+
+    test("the first DATA_READY of a run creates version 0; a new notice creates version 1", async () => {
+      const first = await recordReadyRun(database, ready());
+      const second = await recordReadyRun(database, ready({ title: "vanadium, again" }));
+      assert.equal(first.kind, "created");
+      assert.equal(second.kind, "created");
+      assert.deepEqual([first.reduction?.version, second.reduction?.version], [0, 1]);
+      assert.equal(second.reduction?.output_dir, "/out/NOM/IPTS-9/v1");
+      const latest = await listRuns(database, { instrument: "NOM" });
+      assert.deepEqual(
+        latest.map((r) => [r.run_number, r.version, r.title]),
+        [[100, 1, "vanadium, again"]],
+      );
+      assert.equal((await listRuns(database, { instrument: "nom", allVersions: true })).length, 2);
+    });
+
+    test("the same message id, or the same content key, is recorded once", async () => {
+      const r = ready({ runNumber: 200, messageId: "same-id", dedupeKey: "file:1:2" });
+      const a = await recordReadyRun(database, r);
+      const b = await recordReadyRun(database, r);
+      const c = await recordReadyRun(database, { ...r, messageId: "other-id" });
+      assert.deepEqual([a.kind, b.kind, c.kind], ["created", "duplicate", "duplicate"]);
+      assert.equal(b.reduction?.id, a.reduction?.id);
+      assert.equal((await listRuns(database, { runNumber: 200, allVersions: true })).length, 1);
+      assert.equal((await runEvents(database, "NOM", 200)).length, 1);
+    });
+
+    test("a report changes status once, only from the status it was based on", async () => {
+      const created = await recordReadyRun(database, ready({ runNumber: 300 }));
+      const reduction = created.reduction;
+      assert.ok(reduction);
+      assert.deepEqual(
+        (await undispatchedReductions(database)).map((r) => r.id).includes(reduction.id),
+        true,
+        "a new reduction is waiting to be dispatched",
+      );
+      const event = { messageId: "r1", destination: "/queue/REDUCTION.COMPLETE", body: "{}" };
+      const next = { status: "completed" as const, fields: { finished_at: Date.now() } };
+      assert.equal(await applyReport(database, reduction, event, next), true);
+      assert.equal(await applyReport(database, reduction, event, next), false, "redelivered report");
+      const stale = { status: "error" as const, fields: { message: "late" } };
+      await applyReport(database, reduction, { ...event, messageId: "r2" }, stale);
+      const [run] = await listRuns(database, { runNumber: 300 });
+      assert.equal(run?.status, "completed", "a report based on an old status does not overwrite");
+    });
+  });
+}
