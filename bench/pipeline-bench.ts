@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { stringify } from "yaml";
 import { Coordinator } from "../src/coordinator/coordinator.ts";
 import { silentLogger } from "../src/logging/logger.ts";
 import { listRuns } from "../src/store/run-views.ts";
@@ -9,38 +10,81 @@ import { openStack, type Stack } from "../test/helpers/in-process.ts";
 import { tempDir } from "../test/helpers/temp-dir.ts";
 import { summarize } from "./stats.ts";
 
-// A no-op reduction: records when it started and when it is about to exit (bash's clock).
-const NOOP = `name=$(basename "$1")
+/** The no-op reductions: bash (measures our overhead alone) and python3 (what facilities run). */
+export const NOOP = {
+  bash: `name=$(basename "$1")
 echo "$EPOCHREALTIME" > "$2/start-$name"
 echo "$EPOCHREALTIME" > "$2/end-$name"
-`;
+`,
+  python3: `import sys
+`,
+} as const;
+export type Interpreter = keyof typeof NOOP;
 
-export interface PipelineFigures {
-  dispatch: ReturnType<typeof summarize>;
-  completion: ReturnType<typeof summarize>;
-  throughput: number;
-  ceiling: number;
-  concurrency: number;
-  runs: number;
-}
+/** Makes a fresh database for one measurement (PostgreSQL); SQLite gets a fresh file anyway. */
+export type DatabaseFactory = () => Promise<{ url: string; drop: () => Promise<void> }>;
 
-async function setUp(concurrency: number, databaseUrl?: string) {
+async function setUp(
+  concurrency: number,
+  makeDatabase?: DatabaseFactory,
+  workerProcess = false,
+  interpreter: Interpreter = "bash",
+) {
+  const fresh = makeDatabase ? await makeDatabase() : null;
   const stack = await openStack(
-    { instruments: { BENCH: { interpreter: "bash" } }, worker: { max_procs: concurrency } },
-    databaseUrl,
+    { instruments: { BENCH: { interpreter } }, worker: { max_procs: concurrency } },
+    fresh?.url,
   );
   const scriptDir = join(stack.config.scripts.root, "BENCH");
   mkdirSync(scriptDir, { recursive: true });
-  writeFileSync(join(scriptDir, "reduce_BENCH.py"), NOOP);
+  writeFileSync(join(scriptDir, "reduce_BENCH.py"), NOOP[interpreter]);
   const log = silentLogger();
   const coordinator = await Coordinator.start({ ...stack, log });
-  const worker = await ReductionWorker.start({ config: stack.config, transport: stack.transport, log });
+  const worker = workerProcess
+    ? await startWorkerProcess(stack)
+    : await ReductionWorker.start({ config: stack.config, transport: stack.transport, log });
   const close = async () => {
     await worker.stop();
     await coordinator.stop();
     await stack.close();
+    await fresh?.drop();
   };
   return { stack, close };
+}
+
+/** `autoreduce worker` as its own OS process, as in a split deployment. */
+async function startWorkerProcess(stack: Stack): Promise<{ stop(): Promise<void> }> {
+  const configFile = join(stack.dir, "autoreduce.yaml");
+  writeFileSync(configFile, stringify({ ...stack.raw, data_dir: stack.dir }));
+  const child = spawn(
+    process.execPath,
+    [join(import.meta.dirname, "..", "bin", "autoreduce.js"), "worker", "--config", configFile],
+    {
+      stdio: ["ignore", "ignore", "pipe"],
+    },
+  );
+  let err = "";
+  child.stderr.on("data", (d) => {
+    err += d;
+  });
+  await new Promise<void>((resolve, reject) => {
+    const t = setInterval(() => {
+      if (err.includes("worker started")) {
+        clearInterval(t);
+        resolve();
+      }
+      if (child.exitCode !== null) {
+        clearInterval(t);
+        reject(new Error(`worker exited: ${err}`));
+      }
+    }, 10);
+  });
+  return {
+    stop: async () => {
+      child.kill("SIGTERM");
+      await new Promise((r) => child.once("exit", r));
+    },
+  };
 }
 
 function dataFile(stack: Stack, run: number): string {
@@ -78,8 +122,8 @@ async function waitAllDone(stack: Stack, count: number): Promise<void> {
 const epochMs = (file: string) => Number(readFileSync(file, "utf8").trim()) * 1000;
 
 /** Sends runs one at a time and measures the time around the script. */
-async function overhead(runs: number, databaseUrl?: string) {
-  const { stack, close } = await setUp(1, databaseUrl);
+async function overhead(runs: number, makeDatabase?: DatabaseFactory) {
+  const { stack, close } = await setUp(1, makeDatabase);
   const dispatch: number[] = [];
   const completion: number[] = [];
   try {
@@ -104,8 +148,14 @@ async function overhead(runs: number, databaseUrl?: string) {
 }
 
 /** Queues `runs` at once and measures runs per second through the whole pipeline. */
-async function throughput(runs: number, concurrency: number, databaseUrl?: string): Promise<number> {
-  const { stack, close } = await setUp(concurrency, databaseUrl);
+export async function throughput(
+  runs: number,
+  concurrency: number,
+  makeDatabase?: DatabaseFactory,
+  workerProcess = false,
+  interpreter: Interpreter = "bash",
+): Promise<number> {
+  const { stack, close } = await setUp(concurrency, makeDatabase, workerProcess, interpreter);
   try {
     const paths = Array.from({ length: runs }, (_, i) => dataFile(stack, i + 1));
     const start = Date.now();
@@ -117,48 +167,63 @@ async function throughput(runs: number, concurrency: number, databaseUrl?: strin
   }
 }
 
-/** The ceiling: the same script spawned in a plain loop at the same concurrency. */
+/** The ceiling: the same script spawned in a plain loop at the same concurrency, from a small process. */
 export async function spawnCeiling(
   runs: number,
   concurrency: number,
-  scriptPath: string,
-  outDir: string,
+  interpreter: Interpreter,
 ): Promise<number> {
-  mkdirSync(outDir, { recursive: true });
-  let next = 0;
-  const start = Date.now();
-  const lane = async () => {
-    while (next < runs) {
-      const i = next++;
-      await new Promise<void>((resolve, reject) => {
-        const child = spawn("bash", [scriptPath, `/x/BENCH_${i}.nxs.h5`, outDir], { stdio: "ignore" });
-        child.on("exit", () => resolve());
-        child.on("error", reject);
-      });
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, lane));
-  return runs / ((Date.now() - start) / 1000);
-}
-
-export async function pipelineBench(
-  runs: number,
-  concurrency: number,
-  databaseUrl?: string,
-): Promise<PipelineFigures> {
-  const lat = await overhead(runs, databaseUrl);
   const scratch = tempDir("autoreduce-ceiling-");
   try {
-    const scriptPath = join(scratch.path, "noop.sh");
-    writeFileSync(scriptPath, NOOP);
-    const outDir = join(scratch.path, "out");
-    // Interleave pipeline and ceiling so that machine noise hits both alike.
-    const a = await throughput(runs, concurrency, databaseUrl);
-    const c1 = await spawnCeiling(runs, concurrency, scriptPath, outDir);
-    const b = await throughput(runs, concurrency, databaseUrl);
-    const c2 = await spawnCeiling(runs, concurrency, scriptPath, outDir);
-    return { ...lat, throughput: (a + b) / 2, ceiling: (c1 + c2) / 2, concurrency, runs };
+    const script = join(scratch.path, "noop");
+    writeFileSync(script, NOOP[interpreter]);
+    const args = [
+      join(import.meta.dirname, "ceiling.mjs"),
+      String(runs),
+      String(concurrency),
+      interpreter,
+      script,
+      scratch.path,
+    ];
+    const out = await new Promise<string>((resolve, reject) => {
+      const child = spawn(process.execPath, args, {
+        cwd: scratch.path,
+        stdio: ["ignore", "pipe", "inherit"],
+      });
+      let text = "";
+      child.stdout.on("data", (d) => {
+        text += d;
+      });
+      child.on("exit", (code) =>
+        code === 0 ? resolve(text) : reject(new Error(`ceiling exited with ${code}`)),
+      );
+    });
+    return Number(out.trim());
   } finally {
     scratch.cleanup();
   }
 }
+
+export interface ThroughputFigure {
+  interpreter: Interpreter;
+  workerProcess: boolean;
+  pipeline: number;
+  ceiling: number;
+}
+
+/** Pipeline and ceiling measured alternately (twice each) so that machine noise hits both alike. */
+export async function throughputVsCeiling(
+  runs: number,
+  concurrency: number,
+  interpreter: Interpreter,
+  workerProcess: boolean,
+  makeDatabase?: DatabaseFactory,
+): Promise<ThroughputFigure> {
+  const a = await throughput(runs, concurrency, makeDatabase, workerProcess, interpreter);
+  const c1 = await spawnCeiling(runs, concurrency, interpreter);
+  const b = await throughput(runs, concurrency, makeDatabase, workerProcess, interpreter);
+  const c2 = await spawnCeiling(runs, concurrency, interpreter);
+  return { interpreter, workerProcess, pipeline: (a + b) / 2, ceiling: (c1 + c2) / 2 };
+}
+
+export { overhead };

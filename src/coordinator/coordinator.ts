@@ -156,25 +156,27 @@ export class Coordinator {
       await sendToErrorQueue(transport, config.queues.postprocess_error, message, reason);
       return;
     }
-    const stale = kind === "started" && (report.attempt ?? 1) < reduction.attempts;
-    const status = stale ? null : statusAfter(reduction.status, kind);
     const now = Date.now();
-    const next = status ? { status, fields: reportFields(kind, report, reduction, now) } : null;
     const event = { messageId: message.id, destination: message.destination, body: message.body };
-    const applied = await applyReport(database, reduction, event, next, now);
-    if (applied && next) {
+    const result = await applyReport(database, reduction.id, event, (current) => {
+      if (kind === "started" && (report.attempt ?? 1) < current.attempts) return null; // a stale attempt
+      const status = statusAfter(current.status, kind);
+      return status ? { status, fields: reportFields(kind, report, current, now) } : null;
+    });
+    if (result?.next) {
       if (kind === "started" && (report.attempt ?? 1) > 1) {
         log.warn(
           { job_id: reduction.job_id, attempt: report.attempt },
           "reduction restarted after an interrupted attempt",
         );
       }
+      const text = (result.next.fields.message as string | null | undefined) ?? null;
       this.changed(
-        reduction,
+        result.current,
         report.instrument.toUpperCase(),
         report.run_number,
-        next.status,
-        (next.fields.message as string | null) ?? null,
+        result.next.status,
+        text,
       );
     }
   }

@@ -36,46 +36,54 @@ export interface ReportEvent {
   body: string;
 }
 
+/** The status a report moves a reduction to, decided from the reduction as it is now. */
+export type ReportDecision = (
+  current: ReductionRow,
+) => { status: ReductionStatus; fields: Updateable<ReductionsTable> } | null;
+
 /**
- * Appends a worker report to the run's events and, when `next` is given, moves the reduction to
- * that status with the given fields — in one transaction, and only if the status is still the one
- * the caller saw (so concurrent reports cannot undo each other). Returns false for a redelivered
- * report (already recorded).
+ * Appends a worker report to the run's events and applies `decide` to the reduction as it is
+ * inside the transaction (locked), so that reports handled at the same time on different queues
+ * (STARTED and COMPLETE) cannot undo or lose each other. Returns null for a redelivered report
+ * (already recorded), else the decision taken (null: recorded but no change).
  */
 export async function applyReport(
   database: SqlDatabase,
-  reduction: ReductionRow,
+  reductionId: number,
   event: ReportEvent,
-  next: { status: ReductionStatus; fields: Updateable<ReductionsTable> } | null,
+  decide: ReportDecision,
   now = Date.now(),
-): Promise<boolean> {
+): Promise<{ next: ReturnType<ReportDecision>; current: ReductionRow } | null> {
   return database.transaction(async (trx) => {
     const seen = await trx
       .selectFrom("run_events")
       .select("id")
       .where("message_id", "=", event.messageId)
       .executeTakeFirst();
-    if (seen) return false;
+    if (seen) return null;
+    let query = trx.selectFrom("reductions").selectAll().where("id", "=", reductionId);
+    if (database.dialect === "postgres") query = query.forUpdate();
+    const current = await query.executeTakeFirstOrThrow();
     await trx
       .insertInto("run_events")
       .values({
-        run_id: reduction.run_id,
-        reduction_id: reduction.id,
+        run_id: current.run_id,
+        reduction_id: current.id,
         destination: event.destination,
         message_id: event.messageId,
         body: event.body,
         created_at: now,
       })
       .execute();
+    const next = decide(current);
     if (next) {
       await trx
         .updateTable("reductions")
         .set({ ...next.fields, status: next.status, updated_at: now })
-        .where("id", "=", reduction.id)
-        .where("status", "=", reduction.status)
+        .where("id", "=", current.id)
         .execute();
     }
-    return true;
+    return { next, current };
   });
 }
 

@@ -1,7 +1,15 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
-import { Kysely, type Migration, Migrator, PostgresDialect, SqliteDialect, sql } from "kysely";
+import {
+  Kysely,
+  type Migration,
+  Migrator,
+  PostgresDialect,
+  type SqliteDatabase,
+  SqliteDialect,
+  sql,
+} from "kysely";
 import pg from "pg";
 import { stateMigrations } from "./migrations/index.ts";
 import type { StateSchema } from "./schema.ts";
@@ -53,7 +61,7 @@ export function openSqlDatabase<S = StateSchema>(url: string, poolSize = 10): Sq
     sqlite.pragma("journal_mode = WAL");
     sqlite.pragma("synchronous = NORMAL");
     sqlite.pragma("foreign_keys = ON");
-    const db = new Kysely<S>({ dialect: new SqliteDialect({ database: sqlite }) });
+    const db = new Kysely<S>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
     return {
       db,
       dialect: "sqlite",
@@ -89,6 +97,26 @@ export function openSqlDatabase<S = StateSchema>(url: string, poolSize = 10): Sq
     };
   }
   throw new Error(`database url must start with sqlite: or postgres:// (got ${redactUrl(url)})`);
+}
+
+/**
+ * Kysely prepares every statement anew; preparing costs more than running our small queries,
+ * so prepared statements are kept by their SQL text (a bounded map: our statements are few).
+ */
+function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
+  const cache = new Map<string, SQLite.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(text: string) {
+      let statement = cache.get(text);
+      if (!statement) {
+        statement = sqlite.prepare(text);
+        if (cache.size > 500) cache.clear();
+        cache.set(text, statement);
+      }
+      return statement;
+    },
+  };
 }
 
 /** Runs migrations with Kysely's migrator, in their own bookkeeping table. */

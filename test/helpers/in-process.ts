@@ -11,6 +11,8 @@ import { tempDir } from "./temp-dir.ts";
 /** A config, state database and embedded transport in a scratch folder, for in-process tests. */
 export interface Stack {
   dir: string;
+  /** The config as given (before defaults and path resolution). */
+  raw: ConfigInput;
   config: Config;
   database: SqlDatabase;
   transport: Transport;
@@ -32,6 +34,7 @@ export async function openStack(config: ConfigInput = {}, databaseUrl?: string):
   const subscriptions: Array<{ unsubscribe(): Promise<void> }> = [];
   return {
     dir: tmp.path,
+    raw: { ...config, ...(databaseUrl ? { database: { url: databaseUrl } } : {}) },
     config: resolved,
     database,
     transport,

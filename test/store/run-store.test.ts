@@ -88,13 +88,51 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
         "a new reduction is waiting to be dispatched",
       );
       const event = { messageId: "r1", destination: "/queue/REDUCTION.COMPLETE", body: "{}" };
-      const next = { status: "completed" as const, fields: { finished_at: Date.now() } };
-      assert.equal(await applyReport(database, reduction, event, next), true);
-      assert.equal(await applyReport(database, reduction, event, next), false, "redelivered report");
-      const stale = { status: "error" as const, fields: { message: "late" } };
-      await applyReport(database, reduction, { ...event, messageId: "r2" }, stale);
+      const complete = () => ({ status: "completed" as const, fields: { finished_at: Date.now() } });
+      const first = await applyReport(database, reduction.id, event, complete);
+      assert.equal(first?.next?.status, "completed");
+      assert.equal(await applyReport(database, reduction.id, event, complete), null, "redelivered report");
+      const seenBy: string[] = [];
+      await applyReport(database, reduction.id, { ...event, messageId: "r2" }, (current) => {
+        seenBy.push(current.status);
+        return null;
+      });
+      assert.deepEqual(seenBy, ["completed"], "the decision sees the status as it is now");
       const [run] = await listRuns(database, { runNumber: 300 });
-      assert.equal(run?.status, "completed", "a report based on an old status does not overwrite");
+      assert.equal(run?.status, "completed", "still completed");
+    });
+
+    test("STARTED and COMPLETE handled at the same time always end completed", async () => {
+      const { statusAfter } = await import("../../src/coordinator/reduction-lifecycle.ts");
+      const decide = (kind: "started" | "complete") => (current: { status: string }) => {
+        const status = statusAfter(current.status as "queued", kind);
+        return status ? { status, fields: {} } : null;
+      };
+      const ids: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        const created = await recordReadyRun(database, ready({ runNumber: 1000 + i }));
+        if (created.reduction) ids.push(created.reduction.id);
+      }
+      await Promise.all(
+        ids.flatMap((id) => [
+          applyReport(
+            database,
+            id,
+            { messageId: `s${id}`, destination: "/queue/REDUCTION.STARTED", body: "{}" },
+            decide("started"),
+          ),
+          applyReport(
+            database,
+            id,
+            { messageId: `c${id}`, destination: "/queue/REDUCTION.COMPLETE", body: "{}" },
+            decide("complete"),
+          ),
+        ]),
+      );
+      const runs = await listRuns(database, { instrument: "NOM", limit: 1000 });
+      const statuses = runs.filter((r) => r.run_number >= 1000).map((r) => r.status);
+      assert.deepEqual(new Set(statuses), new Set(["completed"]));
+      assert.equal(statuses.length, 20);
     });
   });
 }

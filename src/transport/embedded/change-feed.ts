@@ -14,7 +14,11 @@ import type { SqlDatabase } from "../../store/state-database.ts";
 export interface ChangeFeed {
   /** Called by a sender after its message is committed. */
   notify(destination: string): Promise<void>;
-  onChange(listener: () => void): () => void;
+  /**
+   * `destination` is known for changes made in this process; null for changes from another
+   * process (any destination may have changed).
+   */
+  onChange(listener: (destination: string | null) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -39,16 +43,18 @@ export function openChangeFeed(database: SqlDatabase<unknown>): ChangeFeed {
   const stopRemote =
     database.dialect === "sqlite" ? watchSqlite(database.file, remote) : listenPostgres(database.url, remote);
   return {
-    async notify() {
-      local.emit("change");
-      if (database.dialect === "postgres") await sql`select pg_notify(${CHANNEL}, '')`.execute(database.db);
+    async notify(destination) {
+      local.emit("change", destination);
+      if (database.dialect === "postgres")
+        await sql`select pg_notify(${CHANNEL}, ${destination})`.execute(database.db);
     },
     onChange(listener) {
+      const fromRemote = (destination?: string) => listener(destination ?? null);
       local.on("change", listener);
-      remote.on("change", listener);
+      remote.on("change", fromRemote);
       return () => {
         local.off("change", listener);
-        remote.off("change", listener);
+        remote.off("change", fromRemote);
       };
     },
     async close() {
@@ -86,7 +92,7 @@ function listenPostgres(url: string, out: EventEmitter): () => Promise<void> {
       if (!closed) retry = setTimeout(connect, 1000);
     };
     c.on("error", reconnect);
-    c.on("notification", () => out.emit("change"));
+    c.on("notification", (n) => out.emit("change", n.payload || undefined));
     c.connect()
       .then(() => c.query(`LISTEN ${CHANNEL}`))
       .then(() => out.emit("change"))

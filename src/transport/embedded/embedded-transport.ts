@@ -37,7 +37,8 @@ export interface EmbeddedTransportOptions {
  */
 export class EmbeddedTransport implements Transport {
   private readonly statements: QueueStatements;
-  private readonly consumers = new Set<QueueConsumer | TopicConsumer>();
+  private readonly consumers = new Map<QueueConsumer | TopicConsumer, string>();
+  private remoteWake: NodeJS.Timeout | null = null;
   private readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private readonly timer: NodeJS.Timeout;
   private readonly stopFeed: () => void;
@@ -49,7 +50,7 @@ export class EmbeddedTransport implements Transport {
     private readonly options: Required<EmbeddedTransportOptions>,
   ) {
     this.statements = new QueueStatements(database);
-    this.stopFeed = feed.onChange(() => this.wake());
+    this.stopFeed = feed.onChange((destination) => (destination ? this.wake(destination) : this.wakeSoon()));
     this.timer = setInterval(() => this.wake(), options.pollIntervalMs);
     this.timer.unref();
   }
@@ -103,7 +104,7 @@ export class EmbeddedTransport implements Transport {
             retryDelayMs: options.retryDelayMs ?? defaultRetryDelayMs,
             onError: this.options.onError,
           });
-    this.consumers.add(consumer);
+    this.consumers.set(consumer, target);
     consumer.pump();
     return {
       unsubscribe: async () => {
@@ -124,14 +125,29 @@ export class EmbeddedTransport implements Transport {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
+    if (this.remoteWake) clearTimeout(this.remoteWake);
     this.stopFeed();
-    await Promise.all([...this.consumers].map((c) => c.stop()));
+    await Promise.all([...this.consumers.keys()].map((c) => c.stop()));
     this.consumers.clear();
     await this.feed.close();
   }
 
-  private wake(): void {
-    for (const consumer of this.consumers) consumer.pump();
+  /** Looks for work: on one destination, or on all. */
+  private wake(destination?: string): void {
+    for (const [consumer, target] of this.consumers)
+      if (!destination || target === destination) consumer.pump();
+  }
+
+  /**
+   * A write by another process (or an unspecific one of ours) was noticed: look on every
+   * destination, coalescing the burst of file events one commit causes into one look.
+   */
+  private wakeSoon(): void {
+    if (this.remoteWake) return;
+    this.remoteWake = setTimeout(() => {
+      this.remoteWake = null;
+      this.wake();
+    }, 2);
   }
 
   private assertOpen(): void {
