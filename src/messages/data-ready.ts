@@ -5,13 +5,20 @@ import { z } from "zod";
  * (sent by SNS's translation service and by our listener); fields we add are optional and
  * ignored by SNS consumers. Unknown fields are kept and passed on.
  */
-export const DataReadySchema = z.looseObject({
+/** The fields that identify a run in every SNS message about it. */
+export const snsRunFields = {
   facility: z.string().min(1),
   instrument: z.string().min(1),
   /** Experiment: SNS IPTS ("IPTS-1234") or ISIS RB number. */
   ipts: z.union([z.string().min(1), z.number()]).transform(String),
+  /** A number, or a string of digits (SNS sends both). */
   run_number: z.union([z.number().int().nonnegative(), z.string().regex(/^\d+$/)]).transform(Number),
+  /** Absolute path of the raw data file. */
   data_file: z.string().min(1),
+};
+
+export const DataReadySchema = z.looseObject({
+  ...snsRunFields,
   information: z.string().optional(),
   // ----- ours (additive) -----
   /** Who or what asked: "listener", "submit:<user>", ... */

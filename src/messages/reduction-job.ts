@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { snsRunFields } from "./data-ready.ts";
 
 /**
  * `REDUCTION.DATA_READY`: one reduction for a worker. The SNS fields come first (an SNS
@@ -6,11 +7,7 @@ import { z } from "zod";
  * worker can also serve an SNS workflow manager that sends only the SNS fields.
  */
 export const ReductionJobSchema = z.looseObject({
-  facility: z.string().min(1),
-  instrument: z.string().min(1),
-  ipts: z.union([z.string().min(1), z.number()]).transform(String),
-  run_number: z.union([z.number().int().nonnegative(), z.string().regex(/^\d+$/)]).transform(Number),
-  data_file: z.string().min(1),
+  ...snsRunFields,
   // ----- ours (additive) -----
   /** Identifies this reduction version; echoed in every status report. */
   job_id: z.string().min(1).optional(),

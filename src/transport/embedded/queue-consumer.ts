@@ -1,4 +1,5 @@
 import type { IncomingMessage, MessageHandler } from "../transport.ts";
+import { CoalescedRunner } from "./coalesced-runner.ts";
 import type { ClaimedRow, QueueStatements } from "./queue-statements.ts";
 
 export interface QueueConsumerOptions {
@@ -18,9 +19,11 @@ export interface QueueConsumerOptions {
  */
 export class QueueConsumer {
   private running = new Set<Promise<void>>();
-  private pumping = false;
-  private again = false;
   private stopped = false;
+  private readonly looker = new CoalescedRunner(
+    () => this.fill(),
+    (e) => this.options.onError(e, `claiming from ${this.options.destination}`),
+  );
 
   constructor(
     private readonly statements: QueueStatements,
@@ -34,25 +37,12 @@ export class QueueConsumer {
 
   /** Looks for work now; cheap to call often (calls while a look is under way are coalesced). */
   pump(): void {
-    if (this.stopped) return;
-    if (this.pumping) {
-      this.again = true;
-      return;
-    }
-    this.pumping = true;
-    this.fill()
-      .catch((e) => this.options.onError(e, `claiming from ${this.options.destination}`))
-      .finally(() => {
-        this.pumping = false;
-        if (this.again) {
-          this.again = false;
-          this.pump();
-        }
-      });
+    this.looker.request();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    await this.looker.stop();
     await Promise.allSettled([...this.running]);
   }
 

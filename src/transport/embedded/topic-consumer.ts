@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { SqlDatabase } from "../../store/state-database.ts";
 import type { MessageHandler } from "../transport.ts";
+import { CoalescedRunner } from "./coalesced-runner.ts";
 import type { TransportSchema } from "./transport-tables.ts";
 
 /** Topic messages older than this are pruned: topics carry live status, not history. */
@@ -12,10 +13,11 @@ let lastPrune = 0;
  * Not durable: a subscriber that is down misses what was published meanwhile (as on a broker).
  */
 export class TopicConsumer {
-  private pumping = false;
-  private again = false;
   private stopped = false;
-  private current: Promise<void> = Promise.resolve();
+  private readonly reader = new CoalescedRunner(
+    () => this.deliverNew(),
+    (e) => this.onError(e, `reading topic ${this.destination}`),
+  );
 
   private constructor(
     private readonly database: SqlDatabase<TransportSchema>,
@@ -71,26 +73,12 @@ export class TopicConsumer {
   }
 
   pump(): void {
-    if (this.stopped) return;
-    if (this.pumping) {
-      this.again = true;
-      return;
-    }
-    this.pumping = true;
-    this.current = this.deliverNew()
-      .catch((e) => this.onError(e, `reading topic ${this.destination}`))
-      .finally(() => {
-        this.pumping = false;
-        if (this.again) {
-          this.again = false;
-          this.pump();
-        }
-      });
+    this.reader.request();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    await this.current;
+    await this.reader.stop();
   }
 
   private async deliverNew(): Promise<void> {
