@@ -115,11 +115,24 @@ export class Coordinator {
     } else {
       this.changed(reduction, accepted.instrument, accepted.run_number, reduction.status, reduction.message);
     }
-    if (reduction.status === "queued" && reduction.dispatched_at === null) await this.dispatch(reduction);
+    if (reduction.status === "queued" && reduction.dispatched_at === null) {
+      // SNS fields first (an SNS post-processing agent can consume this), then ours.
+      const job = {
+        facility: accepted.facility,
+        instrument: accepted.instrument,
+        ipts: accepted.ipts,
+        run_number: accepted.run_number,
+        data_file: accepted.data_file,
+        job_id: reduction.job_id,
+        run_version: reduction.version,
+        ...(reduction.output_dir ? { output_dir: reduction.output_dir } : {}),
+      };
+      await this.dispatch(reduction, job);
+    }
   }
 
-  private async dispatch(reduction: ReductionRow): Promise<void> {
-    const job = await jobMessageFor(this.deps.database, reduction.id);
+  private async dispatch(reduction: ReductionRow, known?: Record<string, unknown>): Promise<void> {
+    const job = known ?? (await jobMessageFor(this.deps.database, reduction.id));
     const body = JSON.stringify(job);
     const destination = this.deps.config.queues.reduction_data_ready;
     const messageId = await this.deps.transport.send(destination, { body });

@@ -6,6 +6,8 @@
  */
 export interface Executor {
   start(spec: ExecutionSpec): Promise<ExecutionHandle>;
+  /** Releases what the executor holds (helper processes, connections). */
+  close(): Promise<void>;
 }
 
 export interface ExecutionSpec {

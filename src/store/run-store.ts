@@ -107,16 +107,13 @@ async function reductionById(db: Kysely<StateSchema>, id: number | null): Promis
   return (await db.selectFrom("reductions").selectAll().where("id", "=", id).executeTakeFirst()) ?? null;
 }
 
+// One statement each: the no-op update makes RETURNING give the row whether it was new or not.
 async function findOrCreateInstrument(db: Kysely<StateSchema>, name: string, facility: string, now: number) {
-  await db
+  const row = await db
     .insertInto("instruments")
     .values({ name, facility, created_at: now })
-    .onConflict((oc) => oc.column("name").doNothing())
-    .execute();
-  const row = await db
-    .selectFrom("instruments")
-    .select(["id", "paused"])
-    .where("name", "=", name)
+    .onConflict((oc) => oc.column("name").doUpdateSet((eb) => ({ name: eb.ref("excluded.name") })))
+    .returning(["id", "paused"])
     .executeTakeFirstOrThrow();
   return { id: row.id, paused: Number(row.paused) === 1 };
 }
@@ -126,15 +123,13 @@ async function findOrCreateExperiment(
   reference: string,
   now: number,
 ): Promise<number> {
-  await db
+  const row = await db
     .insertInto("experiments")
     .values({ reference, created_at: now })
-    .onConflict((oc) => oc.column("reference").doNothing())
-    .execute();
-  const row = await db
-    .selectFrom("experiments")
-    .select("id")
-    .where("reference", "=", reference)
+    .onConflict((oc) =>
+      oc.column("reference").doUpdateSet((eb) => ({ reference: eb.ref("excluded.reference") })),
+    )
+    .returning("id")
     .executeTakeFirstOrThrow();
   return row.id;
 }

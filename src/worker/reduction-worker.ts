@@ -81,6 +81,7 @@ export class ReductionWorker {
     }, graceMs);
     await this.subscription?.unsubscribe();
     clearTimeout(timer);
+    await this.executor.close();
   }
 
   private async onJob(message: IncomingMessage): Promise<void> {
