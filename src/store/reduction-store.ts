@@ -1,5 +1,6 @@
 import type { Updateable } from "kysely";
 import type { ReductionRow } from "./run-store.ts";
+import { reductionsWithRun } from "./run-views.ts";
 import type { ReductionStatus, ReductionsTable } from "./schema.ts";
 import type { SqlDatabase } from "./state-database.ts";
 
@@ -123,11 +124,7 @@ export async function undispatchedReductions(database: SqlDatabase): Promise<Red
 
 /** The fields of the job message for a reduction (SNS fields first, ours after). */
 export async function jobMessageFor(database: SqlDatabase, reductionId: number) {
-  const row = await database.db
-    .selectFrom("reductions")
-    .innerJoin("runs", "runs.id", "reductions.run_id")
-    .innerJoin("instruments", "instruments.id", "runs.instrument_id")
-    .innerJoin("experiments", "experiments.id", "runs.experiment_id")
+  const row = await reductionsWithRun(database)
     .select([
       "instruments.facility",
       "instruments.name as instrument",

@@ -39,35 +39,39 @@ export interface RunQuery {
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
 
-/** Runs with their latest (or every) reduction version, newest first. */
-export async function listRuns(database: SqlDatabase, query: RunQuery = {}): Promise<RunView[]> {
-  let q = database.db
+/** Reductions joined with their run, instrument and experiment: the base of every run view. */
+export function reductionsWithRun(database: SqlDatabase) {
+  return database.db
     .selectFrom("reductions")
     .innerJoin("runs", "runs.id", "reductions.run_id")
     .innerJoin("instruments", "instruments.id", "runs.instrument_id")
-    .innerJoin("experiments", "experiments.id", "runs.experiment_id")
-    .select([
-      "instruments.name as instrument",
-      "runs.run_number",
-      "experiments.reference as experiment",
-      "runs.data_file",
-      "runs.title",
-      "reductions.status",
-      "reductions.version",
-      "reductions.output_dir",
-      "reductions.job_id",
-      "reductions.reason",
-      "reductions.started_by",
-      "reductions.message",
-      "reductions.output_files",
-      "reductions.log_file",
-      "reductions.err_file",
-      "reductions.host",
-      "reductions.attempts",
-      "reductions.created_at",
-      "reductions.started_at",
-      "reductions.finished_at",
-    ]);
+    .innerJoin("experiments", "experiments.id", "runs.experiment_id");
+}
+
+/** Runs with their latest (or every) reduction version, newest first. */
+export async function listRuns(database: SqlDatabase, query: RunQuery = {}): Promise<RunView[]> {
+  let q = reductionsWithRun(database).select([
+    "instruments.name as instrument",
+    "runs.run_number",
+    "experiments.reference as experiment",
+    "runs.data_file",
+    "runs.title",
+    "reductions.status",
+    "reductions.version",
+    "reductions.output_dir",
+    "reductions.job_id",
+    "reductions.reason",
+    "reductions.started_by",
+    "reductions.message",
+    "reductions.output_files",
+    "reductions.log_file",
+    "reductions.err_file",
+    "reductions.host",
+    "reductions.attempts",
+    "reductions.created_at",
+    "reductions.started_at",
+    "reductions.finished_at",
+  ]);
   if (query.instrument) q = q.where("instruments.name", "=", query.instrument.toUpperCase());
   if (query.runNumber !== undefined) q = q.where("runs.run_number", "=", query.runNumber);
   if (query.status) q = q.where("reductions.status", "=", query.status as ReductionStatus);
