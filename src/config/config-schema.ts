@@ -8,6 +8,17 @@ import { DEFAULT_DESTINATIONS } from "../messages/destinations.ts";
  */
 
 const InstrumentSchema = z.strictObject({
+  /**
+   * How the script is called. `sns`: `<interpreter> reduce_<INST>.py <data_file> <output_dir>/`.
+   * `isis`: `reduce.py` defining `main(input_file, output_dir)`, with `reduce_vars.py` beside it.
+   * Default `sns`.
+   */
+  convention: z.enum(["sns", "isis"]).default("sns"),
+  /**
+   * Give every reduction version its own folder, `<output dir>/run-version-<N>` (ISIS), so a
+   * re-run never overwrites an earlier version's files. Default false (SNS: one shared folder).
+   */
+  versioned_output: z.boolean().default(false),
   /** Facility name sent in messages. Default: the top-level `facility`. */
   facility: z.string().min(1).optional(),
   /**
@@ -21,7 +32,7 @@ const InstrumentSchema = z.strictObject({
   prefix: z.string().min(1).optional(),
   /** Interpreter for this instrument's script. Default: `scripts.interpreter`. */
   interpreter: z.string().min(1).optional(),
-  /** Script file name in `<scripts.root>/<INST>/`. Default: `scripts.file`. */
+  /** Script file name in `<scripts.root>/<INST>/`. Default: `scripts.file` (`reduce.py` for `isis`). */
   script: z.string().min(1).optional(),
   /** Output folder template. Default: `output.dir`. */
   output_dir: z.string().min(1).optional(),
@@ -69,6 +80,14 @@ const QueuesSchema = z
     reduction_error: z.string().default(DEFAULT_DESTINATIONS.reductionError),
     reduction_disabled: z.string().default(DEFAULT_DESTINATIONS.reductionDisabled),
     heartbeat: z.string().default(DEFAULT_DESTINATIONS.heartbeat),
+    /** Re-run requests (CLI, API, web → coordinator). */
+    reduction_request: z.string().default("/queue/REDUCTION.REQUEST"),
+    /** Script-template requests (SNS WebMon's setup page → worker). */
+    create_script: z.string().default("/queue/REDUCTION.CREATE_SCRIPT"),
+    /** Where the result of a script-template request is published; `{instrument}` is replaced. */
+    service_status: z.string().default("/topic/SNS.{instrument}.STATUS.POSTPROCESS"),
+    /** Cancellations of running or queued jobs (coordinator/CLI → every worker). */
+    cancel: z.string().default("/topic/AUTOREDUCE.CANCEL"),
   })
   .prefault({});
 
@@ -106,6 +125,10 @@ const ScriptsSchema = z
     interpreter: z.string().min(1).default("python3"),
     /** Script file name; `{instrument}` is replaced. Default `reduce_{instrument}.py` (SNS). */
     file: z.string().min(1).default("reduce_{instrument}.py"),
+    /** The variables file beside the script (its defaults are read without running it). Default `reduce_vars.py`. */
+    vars_file: z.string().min(1).default("reduce_vars.py"),
+    /** Python used to read `reduce_vars.py` and to run `isis` scripts' runner. Default `python3`. */
+    python: z.string().min(1).default("python3"),
   })
   .prefault({});
 
@@ -129,6 +152,17 @@ const WorkerSchema = z
     log_tail_lines: z.number().int().positive().default(20),
     /** Seconds a stopping worker waits for running reductions before handing them back. Default 30. */
     stop_grace_seconds: z.number().nonnegative().default(30),
+  })
+  .prefault({});
+
+const RerunCapsSchema = z
+  .strictObject({
+    /** Runs one re-run request may cover, for an experimenter. Default 20 (ISIS). */
+    user: z.number().int().positive().default(20),
+    /** ... for instrument staff. Default 50. */
+    staff: z.number().int().positive().default(50),
+    /** ... for administrators and the command line on the server. Default 500. */
+    admin: z.number().int().positive().default(500),
   })
   .prefault({});
 
@@ -164,6 +198,8 @@ export const ConfigSchema = z.strictObject({
   output: OutputSchema,
   worker: WorkerSchema,
   api: ApiSchema,
+  /** Largest batch re-run one request may ask for, by role. */
+  rerun_caps: RerunCapsSchema,
   /** Log level: trace, debug, info, warn, error. Default info. */
   log_level: z.enum(["trace", "debug", "info", "warn", "error"]).default("info"),
 });

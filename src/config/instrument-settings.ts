@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import type { Config } from "./load-config.ts";
 
 /** The SNS archive layout, relative to an archive root. */
@@ -14,6 +15,12 @@ export interface InstrumentSettings {
   scriptFile: string;
   /** Output folder template relative to `output.root`. */
   outputDir: string;
+  convention: "sns" | "isis";
+  versionedOutput: boolean;
+  /** The instrument's script folder, `<scripts.root>/<INST>`. */
+  scriptDir: string;
+  /** `<scriptDir>/<vars file>`. */
+  varsFile: string;
 }
 
 /** The settings of a configured instrument, or null if the instrument is not configured. */
@@ -26,8 +33,15 @@ export function instrumentSettings(config: Config, name: string): InstrumentSett
     pattern: own.pattern ?? SNS_PATTERN,
     prefix: own.prefix ?? name,
     interpreter: own.interpreter ?? config.scripts.interpreter,
-    scriptFile: (own.script ?? config.scripts.file).replaceAll("{instrument}", name),
+    scriptFile: (own.script ?? (own.convention === "isis" ? "reduce.py" : config.scripts.file)).replaceAll(
+      "{instrument}",
+      name,
+    ),
     outputDir: own.output_dir ?? config.output.dir,
+    convention: own.convention,
+    versionedOutput: own.versioned_output,
+    scriptDir: join(config.scripts.root, name),
+    varsFile: join(config.scripts.root, name, config.scripts.vars_file),
   };
 }
 

@@ -15,9 +15,13 @@ import type { SqlDatabase } from "../store/state-database.ts";
 import { sendToErrorQueue } from "../transport/error-queue.ts";
 import type { IncomingMessage, Subscription, Transport } from "../transport/transport.ts";
 import { acceptDataReady } from "./data-ready-intake.ts";
+import { jobMessage } from "./job-message.ts";
 import { outputDirFor } from "./output-location.ts";
 import { type Report, statusAfter } from "./reduction-lifecycle.ts";
 import { reportFields } from "./report-fields.ts";
+import { RerunHandler } from "./rerun-handler.ts";
+import { ScriptCatalog } from "./script-catalog.ts";
+import { planVersion } from "./version-plan.ts";
 
 /** A reduction changed status (for the terminal view of `serve`, and later live pages). */
 export interface ReductionChange {
@@ -44,8 +48,18 @@ export interface CoordinatorDeps {
  */
 export class Coordinator {
   private subscriptions: Subscription[] = [];
+  private readonly catalog: ScriptCatalog;
+  private readonly reruns: RerunHandler;
 
-  private constructor(private readonly deps: CoordinatorDeps) {}
+  private constructor(private readonly deps: CoordinatorDeps) {
+    this.catalog = new ScriptCatalog(deps.config);
+    this.reruns = new RerunHandler({
+      ...deps,
+      catalog: this.catalog,
+      dispatch: (r) => this.dispatch(r),
+      changed: (c) => deps.onChange?.(c),
+    });
+  }
 
   static async start(deps: CoordinatorDeps): Promise<Coordinator> {
     const coordinator = new Coordinator(deps);
@@ -88,6 +102,15 @@ export class Coordinator {
     }
     const metadata = accepted.metadata ?? {};
     const manual = accepted.started_by?.startsWith("submit") ?? false;
+    const plan = await planVersion(
+      { config, database, catalog: this.catalog },
+      {
+        instrument: accepted.instrument,
+        facility: accepted.facility,
+        experiment: accepted.ipts,
+        runNumber: accepted.run_number,
+      },
+    );
     const text = (key: string) => (typeof metadata[key] === "string" ? (metadata[key] as string) : null);
     const result = await recordReadyRun(database, {
       facility: accepted.facility,
@@ -107,6 +130,7 @@ export class Coordinator {
       reason: manual ? "manual" : "automatic",
       startedBy: accepted.started_by ?? null,
       outputDir: (version) => outputDirFor(config, accepted, version),
+      ...plan,
     });
     const reduction = result.reduction;
     if (!reduction) return;
@@ -116,23 +140,15 @@ export class Coordinator {
       this.changed(reduction, accepted.instrument, accepted.run_number, reduction.status, reduction.message);
     }
     if (reduction.status === "queued" && reduction.dispatched_at === null) {
-      // SNS fields first (an SNS post-processing agent can consume this), then ours.
-      const job = {
-        facility: accepted.facility,
-        instrument: accepted.instrument,
-        ipts: accepted.ipts,
-        run_number: accepted.run_number,
-        data_file: accepted.data_file,
-        job_id: reduction.job_id,
-        run_version: reduction.version,
-        ...(reduction.output_dir ? { output_dir: reduction.output_dir } : {}),
-      };
-      await this.dispatch(reduction, job);
+      await this.dispatch(reduction, { ...accepted, instrument: accepted.instrument, ipts: accepted.ipts });
     }
   }
 
-  private async dispatch(reduction: ReductionRow, known?: Record<string, unknown>): Promise<void> {
-    const job = known ?? (await jobMessageFor(this.deps.database, reduction.id));
+  private async dispatch(
+    reduction: ReductionRow,
+    run?: { facility: string; instrument: string; ipts: string; run_number: number; data_file: string },
+  ): Promise<void> {
+    const job = run ? jobMessage(run, reduction) : await jobMessageFor(this.deps.database, reduction.id);
     const body = JSON.stringify(job);
     const destination = this.deps.config.queues.reduction_data_ready;
     const messageId = await this.deps.transport.send(destination, { body });

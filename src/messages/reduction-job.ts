@@ -15,5 +15,18 @@ export const ReductionJobSchema = z.looseObject({
   run_version: z.number().int().nonnegative().optional(),
   /** Folder the script writes into; when absent the worker derives it (SNS rule). */
   output_dir: z.string().min(1).optional(),
+  /** Exactly what to run: the script's path, text and sha256 (when absent: the file the worker finds). */
+  script: z.strictObject({ path: z.string().min(1), text: z.string(), hash: z.string() }).optional(),
+  /** Program that runs the script. */
+  interpreter: z.string().min(1).optional(),
+  /** `sns`: `<interpreter> <script> <data_file> <output_dir>/`; `isis`: `main(input_file, output_dir)` in the script. */
+  convention: z.enum(["sns", "isis"]).optional(),
+  /** Values for the script's variables: `{standard_vars, advanced_vars, types?}`. */
+  variables: z
+    .looseObject({
+      standard_vars: z.record(z.string(), z.unknown()),
+      advanced_vars: z.record(z.string(), z.unknown()),
+    })
+    .optional(),
 });
 export type ReductionJob = z.infer<typeof ReductionJobSchema>;

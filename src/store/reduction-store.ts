@@ -1,4 +1,5 @@
 import type { Updateable } from "kysely";
+import { jobMessage } from "../coordinator/job-message.ts";
 import type { ReductionRow } from "./run-store.ts";
 import { reductionsWithRun } from "./run-views.ts";
 import type { ReductionStatus, ReductionsTable } from "./schema.ts";
@@ -122,29 +123,38 @@ export async function undispatchedReductions(database: SqlDatabase): Promise<Red
     .execute();
 }
 
-/** The fields of the job message for a reduction (SNS fields first, ours after). */
+/** The job message of a reduction, built from the database (for re-sending after a restart). */
 export async function jobMessageFor(database: SqlDatabase, reductionId: number) {
   const row = await reductionsWithRun(database)
+    .selectAll("reductions")
     .select([
       "instruments.facility",
       "instruments.name as instrument",
       "experiments.reference as ipts",
       "runs.run_number",
       "runs.data_file",
-      "reductions.job_id",
-      "reductions.version as run_version",
-      "reductions.output_dir",
     ])
     .where("reductions.id", "=", reductionId)
     .executeTakeFirstOrThrow();
-  return {
-    facility: row.facility,
-    instrument: row.instrument,
-    ipts: row.ipts,
-    run_number: Number(row.run_number),
-    data_file: row.data_file,
-    job_id: row.job_id,
-    run_version: Number(row.run_version),
-    ...(row.output_dir ? { output_dir: row.output_dir } : {}),
-  };
+  return jobMessage({ ...row, run_number: Number(row.run_number) }, row);
+}
+
+/** A run with the facts a re-run needs, and its latest reduction version. */
+export async function runForRerun(database: SqlDatabase, instrument: string, runNumber: number) {
+  const row = await reductionsWithRun(database)
+    .selectAll("reductions")
+    .select([
+      "instruments.facility",
+      "instruments.name as instrument",
+      "experiments.reference as ipts",
+      "runs.run_number",
+      "runs.data_file",
+      "runs.title",
+      "runs.metadata as run_metadata",
+    ])
+    .where("instruments.name", "=", instrument.toUpperCase())
+    .where("runs.run_number", "=", runNumber)
+    .orderBy("reductions.version", "desc")
+    .executeTakeFirst();
+  return row ? { ...row, run_number: Number(row.run_number) } : null;
 }

@@ -25,6 +25,24 @@ export interface ReadyRun {
   startedBy: string | null;
   /** Derives the output folder of the new version. */
   outputDir: (version: number) => string;
+  /** What the new version will run (script text, variables, interpreter): stored with it. */
+  snapshot?: ReductionSnapshot;
+  /** A status other than `queued` decided before creation (no script → disabled; bad reduce_vars → error). */
+  initial?: { status: ReductionStatus; message: string };
+  /** Why a person asked for it. */
+  description?: string | null;
+}
+
+/** The reduction columns that record exactly what was (or will be) run. */
+export interface ReductionSnapshot {
+  script_path: string;
+  script_text: string;
+  script_hash: string;
+  interpreter: string;
+  convention: string;
+  /** JSON of the variables, or null when the script has none. */
+  variables: string | null;
+  variable_set_id: number | null;
 }
 
 export type RecordResult =
@@ -67,7 +85,10 @@ export async function recordReadyRun(
       .where("run_id", "=", runId)
       .executeTakeFirst();
     const version = last?.v === null || last?.v === undefined ? 0 : Number(last.v) + 1;
-    const status: ReductionStatus = instrument.paused ? "skipped" : "queued";
+    const status: ReductionStatus = instrument.paused ? "skipped" : (ready.initial?.status ?? "queued");
+    const message = instrument.paused
+      ? `instrument ${ready.instrument} is paused`
+      : (ready.initial?.message ?? null);
     const reduction = await trx
       .insertInto("reductions")
       .values({
@@ -78,7 +99,10 @@ export async function recordReadyRun(
         reason: ready.reason,
         started_by: ready.startedBy,
         dedupe_key: ready.dedupeKey,
-        message: instrument.paused ? `instrument ${ready.instrument} is paused` : null,
+        message,
+        description: ready.description ?? null,
+        ...(ready.snapshot ?? {}),
+        ...(status !== "queued" ? { finished_at: now } : {}),
         output_dir: ready.outputDir(version),
         output_files: "[]",
         attempts: 0,

@@ -11,6 +11,32 @@ export interface StateSchema {
   reductions: ReductionsTable;
   run_events: RunEventsTable;
   archive_files: ArchiveFilesTable;
+  variable_sets: VariableSetsTable;
+}
+
+/** Where a variable set applies: the script's defaults, runs from a number on, or one experiment. */
+export type VariableScope = "default" | "from_run" | "experiment";
+
+/**
+ * Values chosen for an instrument's script variables. Rows are never changed: editing makes a
+ * new row, deleting sets `deleted_at`, so every reduction's `variable_set_id` stays meaningful.
+ */
+export interface VariableSetsTable {
+  id: Generated<number>;
+  instrument_id: number;
+  scope: VariableScope;
+  start_run: number | null;
+  experiment: string | null;
+  /** JSON `{standard_vars: {...}, advanced_vars: {...}}` (a person's set may hold only some names). */
+  values: string;
+  /** `script` (defaults read from reduce_vars.py) or `person`. */
+  source: string;
+  /** For script defaults: hash of the reduce_vars.py they were read from. */
+  script_hash: string | null;
+  created_by: string | null;
+  created_at: number;
+  deleted_at: number | null;
+  deleted_by: string | null;
 }
 
 export interface InstrumentsTable {
@@ -79,6 +105,17 @@ export interface ReductionsTable {
   /** Deliveries to a worker so far. */
   attempts: number;
   exit_code: number | null;
+  /** Snapshot of what ran: the script file, its exact text and sha256, the variables (JSON), the interpreter. */
+  script_path: string | null;
+  script_text: string | null;
+  script_hash: string | null;
+  variables: string | null;
+  variable_set_id: number | null;
+  interpreter: string | null;
+  /** `sns` or `isis`: how the script is called. */
+  convention: string | null;
+  /** Why a person asked for it (re-runs). */
+  description: string | null;
   created_at: number;
   /** When the job message was handed to the transport (null: not yet; the coordinator re-sends). */
   dispatched_at: number | null;

@@ -1,5 +1,5 @@
-import { readdirSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { copyFileSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
 
 /**
  * Files in the output folder written since `since` (the reduction's outputs), skipping the
@@ -31,4 +31,19 @@ export function outputFilesSince(dir: string, since: Date, depth = 3): string[] 
   };
   walk(dir, 0);
   return found.sort();
+}
+
+/**
+ * Copies a reduction's output files into the extra folders its script asked for (ISIS `main`
+ * may return them), keeping paths relative to the output folder. Returns the folders written.
+ */
+export function copyToAdditionalDirs(files: string[], outputDir: string, dirs: string[]): string[] {
+  for (const dir of dirs) {
+    for (const file of files) {
+      const target = join(dir, relative(outputDir, file));
+      mkdirSync(dirname(target), { recursive: true });
+      copyFileSync(file, target);
+    }
+  }
+  return dirs;
 }

@@ -11,7 +11,8 @@ import { sendToErrorQueue } from "../transport/error-queue.ts";
 import type { IncomingMessage, Subscription, Transport } from "../transport/transport.ts";
 import { checkBeforeRun } from "./job-checks.ts";
 import { judgeExecution } from "./job-outcome.ts";
-import { outputFilesSince } from "./output-files.ts";
+import { additionalOutputDirs, commandFor, prepareWorkspace } from "./job-workspace.ts";
+import { copyToAdditionalDirs, outputFilesSince } from "./output-files.ts";
 import { locateScript, scriptPresent } from "./script-location.ts";
 
 export interface WorkerDeps {
@@ -97,7 +98,9 @@ export class ReductionWorker {
     }
     const base = { ...job, information: this.host, host: this.host, attempt: message.deliveryCount };
     const where = locateScript(config, job);
-    if (!scriptPresent(where.script)) {
+    // A job with a recorded script runs that text; otherwise (an SNS workflow manager's job) the
+    // script file's presence decides, as at SNS.
+    if (!job.script && !scriptPresent(where.script)) {
       await this.report(config.queues.reduction_disabled, {
         ...base,
         error: `no reduction script at ${where.script}`,
@@ -135,60 +138,72 @@ export class ReductionWorker {
       started_at: startedAt.toISOString(),
     });
     const key = job.job_id ?? `${job.instrument}:${job.run_number}:${startedAt.getTime()}`;
-    let handle: ExecutionHandle;
+    const workspace = prepareWorkspace({ ...job, convention: where.convention }, where.script);
     try {
-      handle = await this.executor.start({
-        command: where.interpreter,
-        // SNS passes the output folder with a trailing slash; scripts rely on it.
-        args: [
-          where.script,
-          job.data_file,
-          where.outputDir.endsWith("/") ? where.outputDir : `${where.outputDir}/`,
-        ],
-        cwd: where.outputDir,
-        env: scriptEnvironment(job, where.outputDir),
-        stdoutFile: logs.log_file,
-        stderrFile: logs.err_file,
-        tailLines: config.worker.log_tail_lines,
-      });
-    } catch (e) {
-      if (!(e instanceof ExecutionStartError)) throw e;
-      await this.report(config.queues.reduction_error, {
+      const { command, args } = commandFor(
+        { ...job, convention: where.convention },
+        workspace,
+        where.interpreter,
+        where.outputDir,
+      );
+      let handle: ExecutionHandle;
+      try {
+        handle = await this.executor.start({
+          command,
+          args,
+          cwd: where.outputDir,
+          env: { ...scriptEnvironment(job, where.outputDir), ...workspace.env },
+          stdoutFile: logs.log_file,
+          stderrFile: logs.err_file,
+          tailLines: config.worker.log_tail_lines,
+        });
+      } catch (e) {
+        if (!(e instanceof ExecutionStartError)) throw e;
+        await this.report(config.queues.reduction_error, {
+          ...reportBase,
+          error: e.message,
+          finished_at: new Date().toISOString(),
+        });
+        return;
+      }
+      this.running.set(key, handle);
+      log.info(
+        { job_id: job.job_id, instrument: job.instrument, run: job.run_number, pid: handle.id },
+        "reduction started",
+      );
+      const result = await handle.wait().finally(() => this.running.delete(key));
+      if (this.stopping && result.cancelReason)
+        throw new HandedBack(`job ${key} handed back: worker stopping`);
+      const outcome = judgeExecution(result);
+      const done = {
         ...reportBase,
-        error: e.message,
-        finished_at: new Date().toISOString(),
-      });
-      return;
+        started_at: result.startedAt.toISOString(),
+        finished_at: result.finishedAt.toISOString(),
+        exit_code: result.exitCode,
+      };
+      if (outcome.ok) {
+        const output_files = outputFilesSince(where.outputDir, result.startedAt);
+        const extra =
+          where.convention === "isis"
+            ? copyToAdditionalDirs(output_files, where.outputDir, additionalOutputDirs(workspace))
+            : [];
+        await this.report(config.queues.reduction_complete, {
+          ...done,
+          output_files,
+          ...(extra.length ? { additional_output_dirs: extra } : {}),
+          log_tail: result.stdoutTail.join("\n"),
+        });
+      } else {
+        await this.report(config.queues.reduction_error, {
+          ...done,
+          error: outcome.error,
+          log_tail: result.stderrTail.join("\n"),
+        });
+      }
+      log.info({ job_id: job.job_id, ok: outcome.ok, exit_code: result.exitCode }, "reduction finished");
+    } finally {
+      workspace.remove();
     }
-    this.running.set(key, handle);
-    log.info(
-      { job_id: job.job_id, instrument: job.instrument, run: job.run_number, pid: handle.id },
-      "reduction started",
-    );
-    const result = await handle.wait().finally(() => this.running.delete(key));
-    if (this.stopping && result.cancelReason) throw new HandedBack(`job ${key} handed back: worker stopping`);
-    const outcome = judgeExecution(result);
-    const done = {
-      ...reportBase,
-      started_at: result.startedAt.toISOString(),
-      finished_at: result.finishedAt.toISOString(),
-      exit_code: result.exitCode,
-    };
-    if (outcome.ok) {
-      const output_files = outputFilesSince(where.outputDir, result.startedAt);
-      await this.report(config.queues.reduction_complete, {
-        ...done,
-        output_files,
-        log_tail: result.stdoutTail.join("\n"),
-      });
-    } else {
-      await this.report(config.queues.reduction_error, {
-        ...done,
-        error: outcome.error,
-        log_tail: result.stderrTail.join("\n"),
-      });
-    }
-    log.info({ job_id: job.job_id, ok: outcome.ok, exit_code: result.exitCode }, "reduction finished");
   }
 
   /** Sends a report, retrying briefly: a lost report would make the job run again. */

@@ -9,6 +9,7 @@ export interface ScriptLocation {
   /** `<scripts.root>/<INST>/<script file>`. */
   script: string;
   interpreter: string;
+  convention: "sns" | "isis";
   /** The folder the script writes into (from the job, else the configured template). */
   outputDir: string;
 }
@@ -24,8 +25,9 @@ export function locateScript(config: Config, job: ReductionJob): ScriptLocation 
     run: job.run_number,
   };
   return {
-    script: join(config.scripts.root, instrument, scriptFile),
-    interpreter: settings?.interpreter ?? config.scripts.interpreter,
+    script: job.script?.path ?? join(config.scripts.root, instrument, scriptFile),
+    interpreter: job.interpreter ?? settings?.interpreter ?? config.scripts.interpreter,
+    convention: job.convention ?? settings?.convention ?? "sns",
     outputDir:
       job.output_dir ??
       join(config.output.root, fillTemplate(settings?.outputDir ?? config.output.dir, values)),

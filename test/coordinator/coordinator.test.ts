@@ -25,6 +25,8 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
       let url: string | undefined;
       if (backend === "PostgreSQL") ({ url, drop } = await createTestDatabase());
       stack = await openStack({ instruments: { DEMO: {} } }, url);
+      mkdirSync(join(stack.config.scripts.root, "DEMO"), { recursive: true });
+      writeFileSync(join(stack.config.scripts.root, "DEMO", "reduce_DEMO.py"), "print('reducing')\n");
       coordinator = await Coordinator.start({
         ...stack,
         log: silentLogger(),
