@@ -79,6 +79,7 @@ export class Coordinator {
     }
     coordinator.subscriptions.push(
       await transport.subscribe(q.data_ready, (m) => coordinator.onDataReady(m)),
+      await transport.subscribe(q.reduction_request, (m) => coordinator.reruns.handle(m)),
     );
     deps.log.info({ queues: [q.data_ready, ...reports.map((r) => r[0])] }, "coordinator started");
     return coordinator;
