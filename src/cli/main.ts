@@ -3,10 +3,13 @@ import { ConfigError } from "../config/config-error.ts";
 import { DatabaseUnavailableError } from "../store/state-database.ts";
 import { CommandFailed } from "./command-failed.ts";
 import { daemonCommands } from "./daemon-commands.ts";
+import { instrumentCommands } from "./instrument-commands.ts";
+import { rerunCommand } from "./rerun-command.ts";
 import { runsCommand } from "./runs-command.ts";
 import { serveCommand } from "./serve-command.ts";
 import { statusCommand } from "./status-command.ts";
 import { submitCommand } from "./submit-command.ts";
+import { varsCommand } from "./vars-command.ts";
 
 export function buildProgram(): Command {
   const program = new Command("autoreduce")
@@ -23,10 +26,19 @@ export function buildProgram(): Command {
     submitCommand(),
     runsCommand(),
     statusCommand(),
+    rerunCommand(),
+    varsCommand(),
+    ...instrumentCommands(),
     ...daemonCommands(),
   ]) {
-    program.addCommand(command.exitOverride());
+    program.addCommand(command);
   }
+  // Usage errors anywhere (also in sub-sub-commands) must reach main() to become exit code 2.
+  const override = (command: Command): void => {
+    command.exitOverride();
+    command.commands.forEach(override);
+  };
+  override(program);
   return program;
 }
 

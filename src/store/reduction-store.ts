@@ -158,3 +158,63 @@ export async function runForRerun(database: SqlDatabase, instrument: string, run
     .executeTakeFirst();
   return row ? { ...row, run_number: Number(row.run_number) } : null;
 }
+
+/** Pauses or resumes an instrument: while paused, new runs are recorded as `skipped`. False if unknown. */
+export async function setPaused(
+  database: SqlDatabase,
+  instrument: string,
+  paused: boolean,
+): Promise<boolean> {
+  const result = await database.db
+    .updateTable("instruments")
+    .set({ paused: paused ? 1 : 0 })
+    .where("name", "=", instrument.toUpperCase())
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+/**
+ * Cancels the latest version of a run if it is still queued, retrying or running; records who
+ * did it as a run event. Returns the cancelled reduction, or null with the reason.
+ */
+export async function cancelLatest(
+  database: SqlDatabase,
+  instrument: string,
+  runNumber: number,
+  by: string,
+): Promise<{ reduction: ReductionRow | null; reason: string | null }> {
+  return database.transaction(async (trx) => {
+    const latest = await trx
+      .selectFrom("reductions")
+      .innerJoin("runs", "runs.id", "reductions.run_id")
+      .innerJoin("instruments", "instruments.id", "runs.instrument_id")
+      .selectAll("reductions")
+      .where("instruments.name", "=", instrument.toUpperCase())
+      .where("runs.run_number", "=", runNumber)
+      .orderBy("reductions.version", "desc")
+      .executeTakeFirst();
+    if (!latest) return { reduction: null, reason: `no run ${runNumber} of ${instrument.toUpperCase()}` };
+    if (!["queued", "retrying", "running"].includes(latest.status)) {
+      return { reduction: null, reason: `version ${latest.version} is ${latest.status}: nothing to cancel` };
+    }
+    const now = Date.now();
+    const message = `cancelled by ${by}`;
+    await trx
+      .updateTable("reductions")
+      .set({ status: "cancelled", message, finished_at: now, updated_at: now })
+      .where("id", "=", latest.id)
+      .execute();
+    await trx
+      .insertInto("run_events")
+      .values({
+        run_id: latest.run_id,
+        reduction_id: latest.id,
+        destination: "cancel",
+        message_id: null,
+        body: JSON.stringify({ job_id: latest.job_id, cancelled_by: by }),
+        created_at: now,
+      })
+      .execute();
+    return { reduction: { ...latest, status: "cancelled" as const, message }, reason: null };
+  });
+}

@@ -25,6 +25,12 @@ export interface RunView {
   finished_at: string | null;
   /** Script run time in seconds (finished − started), when both are known. */
   duration_seconds: number | null;
+  /** What ran: the script file, the sha256 of its exact text, the interpreter, the variables. */
+  script_path: string | null;
+  script_hash: string | null;
+  interpreter: string | null;
+  variables: unknown;
+  description: string | null;
 }
 
 export interface RunQuery {
@@ -71,6 +77,11 @@ export async function listRuns(database: SqlDatabase, query: RunQuery = {}): Pro
     "reductions.created_at",
     "reductions.started_at",
     "reductions.finished_at",
+    "reductions.script_path",
+    "reductions.script_hash",
+    "reductions.interpreter",
+    "reductions.variables",
+    "reductions.description",
   ]);
   if (query.instrument) q = q.where("instruments.name", "=", query.instrument.toUpperCase());
   if (query.runNumber !== undefined) q = q.where("runs.run_number", "=", query.runNumber);
@@ -112,6 +123,11 @@ export async function listRuns(database: SqlDatabase, query: RunQuery = {}): Pro
     created_at: iso(r.created_at) ?? "",
     started_at: iso(r.started_at),
     finished_at: iso(r.finished_at),
+    script_path: r.script_path,
+    script_hash: r.script_hash,
+    interpreter: r.interpreter,
+    variables: r.variables === null ? null : (JSON.parse(r.variables) as unknown),
+    description: r.description,
     duration_seconds:
       r.started_at !== null && r.finished_at !== null
         ? (Number(r.finished_at) - Number(r.started_at)) / 1000
@@ -167,4 +183,18 @@ export async function statusCounts(database: SqlDatabase): Promise<Record<string
     .groupBy("status")
     .execute();
   return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+}
+
+/** The exact script text each version of a run ran with, by job id. */
+export async function scriptTexts(
+  database: SqlDatabase,
+  instrument: string,
+  runNumber: number,
+): Promise<Record<string, string | null>> {
+  const rows = await reductionsWithRun(database)
+    .select(["reductions.job_id", "reductions.script_text"])
+    .where("instruments.name", "=", instrument.toUpperCase())
+    .where("runs.run_number", "=", runNumber)
+    .execute();
+  return Object.fromEntries(rows.map((r) => [r.job_id, r.script_text]));
 }

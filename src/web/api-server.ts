@@ -2,8 +2,9 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { Config } from "../config/load-config.ts";
 import { describeIssues } from "../messages/message-error.ts";
-import { listRuns, runEvents, statusCounts } from "../store/run-views.ts";
+import { listRuns, runEvents, scriptTexts, statusCounts } from "../store/run-views.ts";
 import type { SqlDatabase } from "../store/state-database.ts";
+import { variableSets } from "../store/variable-store.ts";
 import { queueDepths } from "../transport/queue-depths.ts";
 import type { Transport } from "../transport/transport.ts";
 
@@ -15,6 +16,7 @@ const RunsQuery = z.strictObject({
   all_versions: z.enum(["true", "false", "1", "0"]).optional(),
   limit: z.coerce.number().int().min(1).max(5000).optional(),
 });
+const InstrumentParams = z.strictObject({ instrument: z.string().regex(/^[A-Za-z0-9_]+$/) });
 const RunParams = z.strictObject({
   instrument: z.string().regex(/^[A-Za-z0-9_]+$/),
   run: z.coerce.number().int().nonnegative(),
@@ -53,7 +55,16 @@ export async function startApiServer(deps: {
     const versions = await listRuns(deps.database, { instrument, runNumber: run, allVersions: true });
     if (versions.length === 0)
       return reply.code(404).send({ error: `no run ${run} of ${instrument.toUpperCase()}` });
-    return { versions, events: await runEvents(deps.database, instrument, run) };
+    const texts = await scriptTexts(deps.database, instrument, run);
+    return {
+      versions: versions.map((v) => ({ ...v, script_text: texts[v.job_id] ?? null })),
+      events: await runEvents(deps.database, instrument, run),
+    };
+  });
+  app.get("/api/v1/instruments/:instrument/variables", async (request, reply) => {
+    const params = InstrumentParams.safeParse(request.params);
+    if (!params.success) return reply.code(400).send(bad(params.error));
+    return { sets: await variableSets(deps.database, params.data.instrument) };
   });
   app.get("/api/v1/status", async () => ({
     reductions: await statusCounts(deps.database),

@@ -5,8 +5,10 @@ import type { ExecutionHandle, Executor } from "../executors/executor.ts";
 import { ExecutionStartError } from "../executors/executor.ts";
 import { LocalExecutor } from "../executors/local-executor.ts";
 import type { Logger } from "../logging/logger.ts";
+import { type CreateScriptMessage, CreateScriptSchema } from "../messages/create-script.ts";
 import { InvalidMessageError, parseMessage } from "../messages/message-error.ts";
 import { type ReductionJob, ReductionJobSchema } from "../messages/reduction-job.ts";
+import { createScript } from "../scripts/script-writer.ts";
 import { sendToErrorQueue } from "../transport/error-queue.ts";
 import type { IncomingMessage, Subscription, Transport } from "../transport/transport.ts";
 import { checkBeforeRun } from "./job-checks.ts";
@@ -38,6 +40,9 @@ class HandedBack extends Error {
  */
 export class ReductionWorker {
   private subscription: Subscription | null = null;
+  private readonly services: Subscription[] = [];
+  /** Jobs cancelled before they reached this worker (bounded: old entries are forgotten). */
+  private readonly cancelled = new Set<string>();
   private readonly running = new Map<string, ExecutionHandle>();
   private stopping = false;
   private readonly executor: Executor;
@@ -80,6 +85,7 @@ export class ReductionWorker {
       for (const handle of this.running.values())
         handle.cancel("worker stopped; the job is handed back").catch(() => {});
     }, graceMs);
+    await Promise.all(this.services.map((s) => s.unsubscribe()));
     await this.subscription?.unsubscribe();
     clearTimeout(timer);
     await this.executor.close();
@@ -94,6 +100,10 @@ export class ReductionWorker {
       if (!(e instanceof InvalidMessageError)) throw e;
       log.warn({ reason: e.reason }, "job refused");
       await sendToErrorQueue(transport, config.queues.postprocess_error, message, e.reason);
+      return;
+    }
+    if (job.job_id && this.cancelled.has(job.job_id)) {
+      log.info({ job_id: job.job_id }, "job was cancelled before it started; not run");
       return;
     }
     const base = { ...job, information: this.host, host: this.host, attempt: message.deliveryCount };
@@ -204,6 +214,37 @@ export class ReductionWorker {
     } finally {
       workspace.remove();
     }
+  }
+
+  /** A job was cancelled: kill it if it runs here, else remember not to start it. */
+  private async onCancel(message: IncomingMessage): Promise<void> {
+    const jobId = (JSON.parse(message.body) as { job_id?: unknown; cancelled_by?: unknown }).job_id;
+    if (typeof jobId !== "string") return;
+    const by = (JSON.parse(message.body) as { cancelled_by?: string }).cancelled_by ?? "someone";
+    const running = this.running.get(jobId);
+    if (running) await running.cancel(`cancelled by ${by}`);
+    this.cancelled.add(jobId);
+    if (this.cancelled.size > 10_000) this.cancelled.delete(this.cancelled.values().next().value as string);
+  }
+
+  /** `REDUCTION.CREATE_SCRIPT` (SNS): writes an instrument's script from its template; publishes the result. */
+  private async onCreateScript(message: IncomingMessage): Promise<void> {
+    const { config, transport, log } = this.deps;
+    let request: CreateScriptMessage;
+    try {
+      request = parseMessage(CreateScriptSchema, message.body);
+    } catch (e) {
+      if (!(e instanceof InvalidMessageError)) throw e;
+      await sendToErrorQueue(transport, config.queues.postprocess_error, message, e.reason);
+      return;
+    }
+    const instrument = request.instrument.toUpperCase();
+    const result = createScript(join(config.scripts.root, instrument), { ...request, instrument });
+    log.info({ instrument, ok: result.ok, by: request.information }, result.status);
+    const topic = config.queues.service_status.replaceAll("{instrument}", instrument);
+    await transport.send(topic, {
+      body: JSON.stringify({ src_id: "postprocessing", status: result.status }),
+    });
   }
 
   /** Sends a report, retrying briefly: a lost report would make the job run again. */

@@ -1,0 +1,214 @@
+import { Command, Option } from "commander";
+import { instrumentSettings } from "../config/instrument-settings.ts";
+import type { Config } from "../config/load-config.ts";
+import { ScriptCatalog } from "../coordinator/script-catalog.ts";
+import {
+  effectiveVariables,
+  runsAffectedBy,
+  selectVariableSet,
+  type VariableValues,
+} from "../coordinator/variable-selection.ts";
+import { coerceVariables, typedVariables, VariableValueError } from "../scripts/variable-types.ts";
+import { listRuns } from "../store/run-views.ts";
+import { createVariableSet, deleteVariableSet, variableSets } from "../store/variable-store.ts";
+import { parseAssignments } from "./assignments.ts";
+import { configFromOption, connect } from "./cli-context.ts";
+import { CommandFailed } from "./command-failed.ts";
+import { positiveInt } from "./runs-command.ts";
+import { formatTable } from "./table.ts";
+
+async function scriptDefaults(config: Config, instrument: string): Promise<VariableValues> {
+  if (!instrumentSettings(config, instrument)) throw new CommandFailed(`unknown instrument ${instrument}`);
+  const script = await new ScriptCatalog(config).current(instrument);
+  if (script?.varsError) throw new CommandFailed(script.varsError);
+  if (!script?.defaults)
+    throw new CommandFailed(`${instrument} has no reduce_vars.py beside its script: it has no variables`);
+  return script.defaults;
+}
+
+const opt = () => new Option("--config <file>", "configuration file (default ./autoreduce.yaml)");
+
+export function varsCommand(): Command {
+  const vars = new Command("vars").description(
+    "show and set the variables of an instrument's reduction script",
+  );
+  vars
+    .command("show")
+    .description("the script's defaults, the variable sets, and the values a run would get")
+    .argument("<instrument>")
+    .addOption(opt())
+    .addOption(new Option("--run <number>", "show the values for this run").argParser(positiveInt))
+    .option("--experiment <id>", "... in this experiment")
+    .option("--json", "print JSON")
+    .action(
+      async (
+        instrument: string,
+        o: { config?: string; run?: number; experiment?: string; json?: boolean },
+      ) => {
+        const config = configFromOption(o.config);
+        const inst = instrument.toUpperCase();
+        const defaults = await scriptDefaults(config, inst);
+        const c = await connect(config, "vars", "warn");
+        try {
+          const sets = (await variableSets(c.database, inst)).filter(
+            (s) => s.deleted_at === null && s.scope !== "default",
+          );
+          const chosen = o.run !== undefined ? selectVariableSet(sets, o.run, o.experiment ?? "") : null;
+          const values = effectiveVariables(defaults, chosen);
+          if (o.json) {
+            process.stdout.write(
+              `${JSON.stringify({ defaults, sets, ...(o.run !== undefined ? { run: o.run, set: chosen?.id ?? null, values } : {}) }, null, 2)}\n`,
+            );
+            return;
+          }
+          const rows = Object.entries({ ...values.standard_vars, ...values.advanced_vars }).map(
+            ([name, v]) => [
+              name,
+              JSON.stringify(v),
+              JSON.stringify(defaults.standard_vars[name] ?? defaults.advanced_vars[name]),
+            ],
+          );
+          const head =
+            o.run !== undefined
+              ? `run ${o.run}: ${chosen ? `set ${chosen.id} (${chosen.scope})` : "script defaults"}`
+              : "script defaults";
+          process.stdout.write(
+            `${head}\n${formatTable(["VARIABLE", "VALUE", "DEFAULT"], rows)}\n\n${setsTable(sets)}\n`,
+          );
+        } finally {
+          await c.close();
+        }
+      },
+    );
+  vars
+    .command("set")
+    .description(
+      "make a variable set for future runs from a run number on, or for one experiment (also offered for existing runs)",
+    )
+    .argument("<instrument>")
+    .argument("<assignments...>", "name=value pairs")
+    .addOption(opt())
+    .addOption(new Option("--from-run <number>", "apply from this run on").argParser(positiveInt))
+    .option("--experiment <id>", "apply to this experiment's runs")
+    .action(
+      async (
+        instrument: string,
+        assignments: string[],
+        o: { config?: string; fromRun?: number; experiment?: string },
+      ) => {
+        if ((o.fromRun === undefined) === (o.experiment === undefined))
+          throw new CommandFailed("give exactly one of --from-run and --experiment");
+        const config = configFromOption(o.config);
+        const inst = instrument.toUpperCase();
+        const defaults = await scriptDefaults(config, inst);
+        const typed = typedVariables(
+          { ...defaults.standard_vars, ...defaults.advanced_vars },
+          { ...defaults.types?.standard_vars, ...defaults.types?.advanced_vars },
+        );
+        const given = parseAssignments(assignments);
+        let values: Record<string, unknown>;
+        try {
+          const all = coerceVariables(typed, given);
+          values = Object.fromEntries(Object.keys(given).map((k) => [k, all[k]]));
+        } catch (e) {
+          if (e instanceof VariableValueError) throw new CommandFailed(`not saved: ${e.reason}`);
+          throw e;
+        }
+        const split = {
+          standard_vars: Object.fromEntries(
+            Object.entries(values).filter(([k]) => k in defaults.standard_vars),
+          ),
+          advanced_vars: Object.fromEntries(
+            Object.entries(values).filter(([k]) => k in defaults.advanced_vars),
+          ),
+        } as VariableValues;
+        const c = await connect(config, "vars", "warn");
+        try {
+          const scope = o.fromRun !== undefined ? ("from_run" as const) : ("experiment" as const);
+          const others = (await variableSets(c.database, inst)).filter(
+            (s) => s.deleted_at === null && s.scope !== "default",
+          );
+          const id = await createVariableSet(c.database, {
+            instrument: inst,
+            facility: instrumentSettings(config, inst)?.facility ?? config.facility,
+            scope,
+            start_run: o.fromRun ?? null,
+            experiment: o.experiment?.toUpperCase() ?? null,
+            values: split,
+            source: "person",
+            created_by: process.env.USER ?? "unknown",
+          });
+          const runs = await listRuns(c.database, { instrument: inst, limit: 100_000 });
+          const affected = runsAffectedBy(
+            { scope, start_run: o.fromRun ?? null, experiment: o.experiment?.toUpperCase() ?? null },
+            runs,
+            others,
+          );
+          const lines = [
+            `saved variable set ${id} (${scope === "from_run" ? `runs from ${o.fromRun} on` : `experiment ${o.experiment}`})`,
+          ];
+          if (affected.length)
+            lines.push(
+              `${affected.length} existing run(s) would now get these values; to re-run them:`,
+              `  autoreduce rerun ${inst} ${affected.join(",")}`,
+            );
+          process.stdout.write(`${lines.join("\n")}\n`);
+        } finally {
+          await c.close();
+        }
+      },
+    );
+  vars
+    .command("history")
+    .description("every variable set of the instrument, deleted ones included")
+    .argument("<instrument>")
+    .addOption(opt())
+    .option("--json", "print JSON")
+    .action(async (instrument: string, o: { config?: string; json?: boolean }) => {
+      const c = await connect(configFromOption(o.config), "vars", "warn");
+      try {
+        const sets = await variableSets(c.database, instrument);
+        process.stdout.write(o.json ? `${JSON.stringify(sets, null, 2)}\n` : `${setsTable(sets)}\n`);
+      } finally {
+        await c.close();
+      }
+    });
+  vars
+    .command("delete")
+    .description("delete a variable set (it stays in the history)")
+    .argument("<instrument>")
+    .argument("<id>", "set id (see vars history)", positiveInt)
+    .addOption(opt())
+    .action(async (instrument: string, id: number, o: { config?: string }) => {
+      const c = await connect(configFromOption(o.config), "vars", "warn");
+      try {
+        if (!(await deleteVariableSet(c.database, instrument, id, process.env.USER ?? "unknown"))) {
+          throw new CommandFailed(`no live variable set ${id} for ${instrument.toUpperCase()}`);
+        }
+        process.stdout.write(`deleted variable set ${id}\n`);
+      } finally {
+        await c.close();
+      }
+    });
+  return vars;
+}
+
+function setsTable(sets: Awaited<ReturnType<typeof variableSets>>): string {
+  if (sets.length === 0) return "no variable sets";
+  return formatTable(
+    ["ID", "SCOPE", "APPLIES TO", "BY", "CREATED", "DELETED", "VALUES"],
+    sets.map((s) => [
+      String(s.id),
+      s.scope,
+      s.scope === "from_run"
+        ? `runs ≥ ${s.start_run}`
+        : s.scope === "experiment"
+          ? (s.experiment ?? "")
+          : "defaults",
+      s.created_by ?? "",
+      s.created_at,
+      s.deleted_at ? `by ${s.deleted_by ?? "?"}` : "",
+      JSON.stringify({ ...s.values.standard_vars, ...s.values.advanced_vars }),
+    ]),
+  );
+}
