@@ -6,6 +6,7 @@ import type { ReductionJob } from "../messages/reduction-job.ts";
 import { type ReduceVarsModule, renderReduceVarsModule } from "../scripts/python-literal.ts";
 
 const ISIS_RUNNER = join(import.meta.dirname, "..", "scripts", "isis_runner.py");
+const SNS_RUNNER = join(import.meta.dirname, "..", "scripts", "sns_runner.py");
 
 /** A scratch folder for one job: the script to run, the generated variables, the runner's result. */
 export interface JobWorkspace {
@@ -76,6 +77,14 @@ export function commandFor(
     return {
       command: interpreter,
       args: [ISIS_RUNNER, workspace.script, job.data_file, out, workspace.varsDir, workspace.resultFile],
+    };
+  }
+  // A Python script is started through a tiny runner that makes the generated reduce_vars win
+  // over one lying beside the script (Python would otherwise look in the script's folder first).
+  if (workspace.script.endsWith(".py")) {
+    return {
+      command: interpreter,
+      args: [SNS_RUNNER, workspace.script, workspace.varsDir, job.data_file, out],
     };
   }
   return { command: interpreter, args: [workspace.script, job.data_file, out] };

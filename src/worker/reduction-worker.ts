@@ -63,6 +63,10 @@ export class ReductionWorker {
         prefetch: config.worker.max_procs,
       },
     );
+    worker.services.push(
+      await deps.transport.subscribe(config.queues.cancel, (m) => worker.onCancel(m)),
+      await deps.transport.subscribe(config.queues.create_script, (m) => worker.onCreateScript(m)),
+    );
     deps.log.info(
       { queue: config.queues.reduction_data_ready, max_procs: config.worker.max_procs },
       "worker started",
@@ -240,7 +244,7 @@ export class ReductionWorker {
     }
     const instrument = request.instrument.toUpperCase();
     const result = createScript(join(config.scripts.root, instrument), { ...request, instrument });
-    log.info({ instrument, ok: result.ok, by: request.information }, result.status);
+    log[result.ok ? "info" : "warn"]({ instrument, ok: result.ok, by: request.information }, result.status);
     const topic = config.queues.service_status.replaceAll("{instrument}", instrument);
     await transport.send(topic, {
       body: JSON.stringify({ src_id: "postprocessing", status: result.status }),
