@@ -69,7 +69,7 @@ export function instrumentCommands(): Command[] {
       "write reduce_<INST>.py from reduce_<INST>.py.template with the given values (or restore the default)",
     )
     .argument("<instrument>")
-    .argument("[assignments...]", "name=value for each ${name} in the template")
+    .argument("[assignments...]", "name=value for each placeholder ($name or {name} after $) in the template")
     .option("--default", "restore reduce_<INST>_default.py instead")
     .option("--config <file>", "configuration file (default ./autoreduce.yaml)")
     .option("--var <name=value>", "another way to give a value (repeatable)", collect, [])
