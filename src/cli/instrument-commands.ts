@@ -1,7 +1,8 @@
 import { Command } from "commander";
 import { instrumentSettings } from "../config/instrument-settings.ts";
+import { cancelRun } from "../coordinator/operations.ts";
 import { quotePlus } from "../messages/create-script.ts";
-import { cancelLatest, setPaused } from "../store/reduction-store.ts";
+import { setPaused } from "../store/reduction-store.ts";
 import { collect, parseAssignments } from "./assignments.ts";
 import { configFromOption, connect } from "./cli-context.ts";
 import { CommandFailed } from "./command-failed.ts";
@@ -53,12 +54,8 @@ export function instrumentCommands(): Command[] {
     .action(async (inst: string, run: number, o: { config?: string }) => {
       const c = await connect(configFromOption(o.config), "cancel", "warn");
       try {
-        const { reduction, reason } = await cancelLatest(c.database, inst, run, who());
-        if (!reduction) throw new CommandFailed(reason ?? "nothing to cancel");
-        await c.transport.send(c.config.queues.cancel, {
-          body: JSON.stringify({ job_id: reduction.job_id, cancelled_by: who() }),
-        });
-        process.stdout.write(`cancelled ${inst.toUpperCase()} ${run} version ${reduction.version}\n`);
+        const version = await cancelRun(c, inst, run, who());
+        process.stdout.write(`cancelled ${inst.toUpperCase()} ${run} version ${version}\n`);
       } finally {
         await c.close();
       }

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { ConfigError } from "../config/config-error.ts";
+import { OperationRefused } from "../coordinator/operations.ts";
 import { DatabaseUnavailableError } from "../store/state-database.ts";
 import { CommandFailed } from "./command-failed.ts";
 import { daemonCommands } from "./daemon-commands.ts";
@@ -57,7 +58,11 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`autoreduce: ${e.message}\n`);
       return 2;
     }
-    if (e instanceof CommandFailed || e instanceof DatabaseUnavailableError) {
+    if (
+      e instanceof CommandFailed ||
+      e instanceof OperationRefused ||
+      e instanceof DatabaseUnavailableError
+    ) {
       process.stderr.write(`autoreduce: ${e.message}\n`);
       return 1;
     }

@@ -1,8 +1,5 @@
 import { Command, Option } from "commander";
-import { RerunHandler } from "../coordinator/rerun-handler.ts";
-import { ScriptCatalog } from "../coordinator/script-catalog.ts";
-import { PlanRefused } from "../coordinator/version-plan.ts";
-import { InvalidMessageError } from "../messages/message-error.ts";
+import { OperationRefused, requestRerun } from "../coordinator/operations.ts";
 import type { ReductionRequest } from "../messages/reduction-request.ts";
 import { parseRunRanges, RunRangeError } from "../scripts/run-ranges.ts";
 import { collect, parseAssignments } from "./assignments.ts";
@@ -64,27 +61,13 @@ async function rerun(instrument: string, runText: string, options: RerunOptions)
   };
   const c = await connect(config, "rerun", "warn");
   try {
-    // The same checks the coordinator makes, so that problems show here, before anything is sent.
-    const handler = new RerunHandler({
-      ...c,
-      catalog: new ScriptCatalog(config),
-      dispatch: async () => {},
-      changed: () => {},
-    });
-    const { preview } = await handler.prepare(request).catch((e: unknown) => {
-      if (e instanceof InvalidMessageError || e instanceof PlanRefused)
-        throw new CommandFailed(`not sent: ${e.message}`);
-      throw e;
+    const preview = await requestRerun(c, request, options.dryRun ?? false).catch((e: unknown) => {
+      throw e instanceof OperationRefused ? new CommandFailed(`not sent: ${e.message}`) : e;
     });
     const lines = [
       `${options.dryRun ? "would queue" : "queued"} ${preview.queue.length} run(s): ${preview.queue.join(", ") || "none"}`,
       ...preview.refused.map((r) => `  not ${r.run_number}: ${r.reason}`),
     ];
-    if (!options.dryRun && preview.queue.length > 0) {
-      await c.transport.send(config.queues.reduction_request, {
-        body: JSON.stringify({ ...request, run_numbers: preview.queue }),
-      });
-    }
     process.stdout.write(`${lines.join("\n")}\n`);
     if (preview.queue.length === 0) throw new CommandFailed("nothing to re-run");
   } finally {

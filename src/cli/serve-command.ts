@@ -63,13 +63,21 @@ async function serve(options: ServeOptions): Promise<void> {
   }
   if (options.api && config.api.enabled) {
     const port = options.port ?? config.api.port;
-    const api = await startApiServer({ ...c, host: config.api.host, port }).catch(
-      async (e: NodeJS.ErrnoException) => {
-        if (e.code !== "EADDRINUSE" || !options.demo)
-          throw new CommandFailed(`cannot serve the API on port ${port}: ${e.message}`);
-        return startApiServer({ ...c, host: config.api.host, port: 0 });
-      },
-    );
+    const api = await startApiServer({
+      ...c,
+      host: config.api.host,
+      port,
+      token: process.env.AUTOREDUCE_API_TOKEN,
+    }).catch(async (e: NodeJS.ErrnoException) => {
+      if (e.code !== "EADDRINUSE" || !options.demo)
+        throw new CommandFailed(`cannot serve the API on port ${port}: ${e.message}`);
+      return startApiServer({
+        ...c,
+        host: config.api.host,
+        port: 0,
+        token: process.env.AUTOREDUCE_API_TOKEN,
+      });
+    });
     parts.push({ name: "api", stop: () => api.app.close() });
     say(`API: ${api.url}/api/v1/runs`);
   }

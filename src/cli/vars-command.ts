@@ -1,30 +1,12 @@
 import { Command, Option } from "commander";
-import { instrumentSettings } from "../config/instrument-settings.ts";
-import type { Config } from "../config/load-config.ts";
-import { ScriptCatalog } from "../coordinator/script-catalog.ts";
-import {
-  effectiveVariables,
-  runsAffectedBy,
-  selectVariableSet,
-  type VariableValues,
-} from "../coordinator/variable-selection.ts";
-import { coerceVariables, typedVariables, VariableValueError } from "../scripts/variable-types.ts";
-import { listRuns } from "../store/run-views.ts";
-import { createVariableSet, deleteVariableSet, variableSets } from "../store/variable-store.ts";
+import { scriptDefaults, setVariables } from "../coordinator/operations.ts";
+import { effectiveVariables, selectVariableSet } from "../coordinator/variable-selection.ts";
+import { deleteVariableSet, variableSets } from "../store/variable-store.ts";
 import { parseAssignments } from "./assignments.ts";
 import { configFromOption, connect } from "./cli-context.ts";
 import { CommandFailed } from "./command-failed.ts";
 import { positiveInt } from "./runs-command.ts";
 import { formatTable } from "./table.ts";
-
-async function scriptDefaults(config: Config, instrument: string): Promise<VariableValues> {
-  if (!instrumentSettings(config, instrument)) throw new CommandFailed(`unknown instrument ${instrument}`);
-  const script = await new ScriptCatalog(config).current(instrument);
-  if (script?.varsError) throw new CommandFailed(script.varsError);
-  if (!script?.defaults)
-    throw new CommandFailed(`${instrument} has no reduce_vars.py beside its script: it has no variables`);
-  return script.defaults;
-}
 
 const opt = () => new Option("--config <file>", "configuration file (default ./autoreduce.yaml)");
 
@@ -96,62 +78,25 @@ export function varsCommand(): Command {
         assignments: string[],
         o: { config?: string; fromRun?: number; experiment?: string },
       ) => {
-        if ((o.fromRun === undefined) === (o.experiment === undefined))
-          throw new CommandFailed("give exactly one of --from-run and --experiment");
-        const config = configFromOption(o.config);
-        const inst = instrument.toUpperCase();
-        const defaults = await scriptDefaults(config, inst);
-        const typed = typedVariables(
-          { ...defaults.standard_vars, ...defaults.advanced_vars },
-          { ...defaults.types?.standard_vars, ...defaults.types?.advanced_vars },
-        );
-        const given = parseAssignments(assignments);
-        let values: Record<string, unknown>;
+        const c = await connect(configFromOption(o.config), "vars", "warn");
         try {
-          const all = coerceVariables(typed, given);
-          values = Object.fromEntries(Object.keys(given).map((k) => [k, all[k]]));
-        } catch (e) {
-          if (e instanceof VariableValueError) throw new CommandFailed(`not saved: ${e.reason}`);
-          throw e;
-        }
-        const split = {
-          standard_vars: Object.fromEntries(
-            Object.entries(values).filter(([k]) => k in defaults.standard_vars),
-          ),
-          advanced_vars: Object.fromEntries(
-            Object.entries(values).filter(([k]) => k in defaults.advanced_vars),
-          ),
-        } as VariableValues;
-        const c = await connect(config, "vars", "warn");
-        try {
-          const scope = o.fromRun !== undefined ? ("from_run" as const) : ("experiment" as const);
-          const others = (await variableSets(c.database, inst)).filter(
-            (s) => s.deleted_at === null && s.scope !== "default",
-          );
-          const id = await createVariableSet(c.database, {
+          const inst = instrument.toUpperCase();
+          const { id, affected } = await setVariables(c, {
             instrument: inst,
-            facility: instrumentSettings(config, inst)?.facility ?? config.facility,
-            scope,
-            start_run: o.fromRun ?? null,
-            experiment: o.experiment?.toUpperCase() ?? null,
-            values: split,
-            source: "person",
-            created_by: process.env.USER ?? "unknown",
+            fromRun: o.fromRun,
+            experiment: o.experiment,
+            values: parseAssignments(assignments),
+            by: process.env.USER ?? "unknown",
           });
-          const runs = await listRuns(c.database, { instrument: inst, limit: 100_000 });
-          const affected = runsAffectedBy(
-            { scope, start_run: o.fromRun ?? null, experiment: o.experiment?.toUpperCase() ?? null },
-            runs,
-            others,
-          );
           const lines = [
-            `saved variable set ${id} (${scope === "from_run" ? `runs from ${o.fromRun} on` : `experiment ${o.experiment}`})`,
+            `saved variable set ${id} (${o.fromRun !== undefined ? `runs from ${o.fromRun} on` : `experiment ${o.experiment}`})`,
           ];
-          if (affected.length)
+          if (affected.length) {
             lines.push(
               `${affected.length} existing run(s) would now get these values; to re-run them:`,
               `  autoreduce rerun ${inst} ${affected.join(",")}`,
             );
+          }
           process.stdout.write(`${lines.join("\n")}\n`);
         } finally {
           await c.close();

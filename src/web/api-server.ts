@@ -1,12 +1,14 @@
 import Fastify, { type FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { Config } from "../config/load-config.ts";
+import type { Logger } from "../logging/logger.ts";
 import { describeIssues } from "../messages/message-error.ts";
 import { listRuns, runEvents, scriptTexts, statusCounts } from "../store/run-views.ts";
 import type { SqlDatabase } from "../store/state-database.ts";
 import { variableSets } from "../store/variable-store.ts";
 import { queueDepths } from "../transport/queue-depths.ts";
 import type { Transport } from "../transport/transport.ts";
+import { registerChangeRoutes } from "./api-changes.ts";
 
 const RunsQuery = z.strictObject({
   instrument: z
@@ -33,6 +35,9 @@ export async function startApiServer(deps: {
   transport: Transport;
   host: string;
   port: number;
+  log: Logger;
+  /** Shared token for the routes that change things (`AUTOREDUCE_API_TOKEN`); none: those routes are off. */
+  token?: string | undefined;
 }): Promise<{ app: FastifyInstance; url: string }> {
   const app = Fastify({ logger: false });
   const bad = (issues: z.ZodError) => ({ error: "bad request", detail: describeIssues(issues) });
@@ -70,6 +75,7 @@ export async function startApiServer(deps: {
     reductions: await statusCounts(deps.database),
     queues: await queueDepths(deps.transport, deps.config),
   }));
+  registerChangeRoutes(app, deps, deps.token);
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({ error: `no such route: ${request.method} ${request.url}` }),
   );
