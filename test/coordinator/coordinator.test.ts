@@ -89,10 +89,11 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
       await stack.transport.send(q.reduction_complete, {
         body: JSON.stringify({ ...job, output_files: ["/x/out.dat"], started_at: new Date().toISOString() }),
       });
+      // COMPLETE is handled first (reports travel on separate queues); the late STARTED must not undo it.
+      await waitFor(async () => (await listRuns(stack.database))[0]?.status === "completed", "completed");
       await stack.transport.send(q.reduction_started, {
         body: JSON.stringify({ ...job, information: "node1" }),
       });
-      await waitFor(async () => (await listRuns(stack.database))[0]?.status === "completed", "completed");
       await waitFor(async () => (await runEvents(stack.database, "DEMO", 5)).length === 4, "4 events");
       const [run] = await listRuns(stack.database);
       assert.deepEqual(run?.output_files, ["/x/out.dat"]);
