@@ -123,25 +123,9 @@ export async function undispatchedReductions(database: SqlDatabase): Promise<Red
     .execute();
 }
 
-/** The job message of a reduction, built from the database (for re-sending after a restart). */
-export async function jobMessageFor(database: SqlDatabase, reductionId: number) {
-  const row = await reductionsWithRun(database)
-    .selectAll("reductions")
-    .select([
-      "instruments.facility",
-      "instruments.name as instrument",
-      "experiments.reference as ipts",
-      "runs.run_number",
-      "runs.data_file",
-    ])
-    .where("reductions.id", "=", reductionId)
-    .executeTakeFirstOrThrow();
-  return jobMessage({ ...row, run_number: Number(row.run_number) }, row);
-}
-
-/** A run with the facts a re-run needs, and its latest reduction version. */
-export async function runForRerun(database: SqlDatabase, instrument: string, runNumber: number) {
-  const row = await reductionsWithRun(database)
+/** Reduction rows with the facts of their run that job messages and re-runs need. */
+function reductionsWithRunFacts(database: SqlDatabase) {
+  return reductionsWithRun(database)
     .selectAll("reductions")
     .select([
       "instruments.facility",
@@ -151,7 +135,20 @@ export async function runForRerun(database: SqlDatabase, instrument: string, run
       "runs.data_file",
       "runs.title",
       "runs.metadata as run_metadata",
-    ])
+    ]);
+}
+
+/** The job message of a reduction, built from the database (for re-sending after a restart). */
+export async function jobMessageFor(database: SqlDatabase, reductionId: number) {
+  const row = await reductionsWithRunFacts(database)
+    .where("reductions.id", "=", reductionId)
+    .executeTakeFirstOrThrow();
+  return jobMessage({ ...row, run_number: Number(row.run_number) }, row);
+}
+
+/** A run with the facts a re-run needs, and its latest reduction version. */
+export async function runForRerun(database: SqlDatabase, instrument: string, runNumber: number) {
+  const row = await reductionsWithRunFacts(database)
     .where("instruments.name", "=", instrument.toUpperCase())
     .where("runs.run_number", "=", runNumber)
     .orderBy("reductions.version", "desc")

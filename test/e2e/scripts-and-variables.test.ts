@@ -8,10 +8,9 @@ import {
   type Deployment,
   makeDeployment,
   runsJson,
-  startDaemon,
+  startServe,
   waitForRun,
 } from "../helpers/deployment.ts";
-import { waitFor } from "../helpers/wait-for.ts";
 
 // ISIS convention: main(input_file, output_dir) reads the injected variables and writes them out.
 const REDUCE = `import json, os
@@ -59,8 +58,7 @@ describe("scripts, variables and re-runs (ISIS convention, real python3, real pr
     mkdirSync(scriptDir(), { recursive: true });
     writeFileSync(join(scriptDir(), "reduce.py"), REDUCE);
     writeFileSync(join(scriptDir(), "reduce_vars.py"), REDUCE_VARS);
-    serve = startDaemon(["serve", "--config", d.configFile, "--no-api"]);
-    await waitFor(() => serve.output().includes("running; press Ctrl-C"), "serve to start", 20_000);
+    serve = await startServe(d.configFile);
   });
   after(async () => {
     await serve.stop();

@@ -8,7 +8,7 @@ import {
   type Deployment,
   makeDeployment,
   runsJson,
-  startDaemon,
+  startServe,
   waitForRun,
 } from "../helpers/deployment.ts";
 import { waitFor } from "../helpers/wait-for.ts";
@@ -40,8 +40,7 @@ describe("script templates, cancelling, and script default changes (real process
     writeFileSync(join(dir("CNCS"), "reduce_CNCS.py.template"), TEMPLATE);
     d.writeScript("SLOW", SLOW);
     writeFileSync(join(dir("SLOW"), "reduce_vars.py"), SLOW_VARS);
-    serve = startDaemon(["serve", "--config", d.configFile, "--no-api"]);
-    await waitFor(() => serve.output().includes("running; press Ctrl-C"), "serve to start", 20_000);
+    serve = await startServe(d.configFile);
   });
   after(async () => {
     await serve.stop();

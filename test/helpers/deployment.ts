@@ -137,3 +137,10 @@ export function waitForRun(
 ): Promise<RunView> {
   return waitFor(async () => (await runsJson(configFile)).find(predicate), what, timeoutMs, 200);
 }
+
+/** `autoreduce serve --config FILE --no-api`, waited for until it says it is running. */
+export async function startServe(configFile: string, extra: string[] = ["--no-api"]): Promise<Daemon> {
+  const serve = startDaemon(["serve", "--config", configFile, ...extra]);
+  await waitFor(() => serve.output().includes("running; press Ctrl-C"), "serve to start", 20_000);
+  return serve;
+}
