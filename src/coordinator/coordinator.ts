@@ -1,7 +1,7 @@
 import type { Config } from "../config/load-config.ts";
 import type { Logger } from "../logging/logger.ts";
-import { InvalidMessageError, parseMessage } from "../messages/message-error.ts";
-import { type StatusReport, StatusReportSchema } from "../messages/status-report.ts";
+import { InvalidMessageError } from "../messages/message-error.ts";
+import { StatusReportSchema } from "../messages/status-report.ts";
 import {
   applyReport,
   findReductionForReport,
@@ -12,7 +12,7 @@ import {
 import { type ReductionRow, recordReadyRun } from "../store/run-store.ts";
 import type { ReductionStatus } from "../store/schema.ts";
 import type { SqlDatabase } from "../store/state-database.ts";
-import { sendToErrorQueue } from "../transport/error-queue.ts";
+import { parseOrReject, sendToErrorQueue } from "../transport/error-queue.ts";
 import type { IncomingMessage, Subscription, Transport } from "../transport/transport.ts";
 import { acceptDataReady } from "./data-ready-intake.ts";
 import { jobMessage } from "./job-message.ts";
@@ -172,14 +172,13 @@ export class Coordinator {
 
   private async onReport(kind: Report, message: IncomingMessage): Promise<void> {
     const { database, config, log, transport } = this.deps;
-    let report: StatusReport;
-    try {
-      report = parseMessage(StatusReportSchema, message.body);
-    } catch (e) {
-      if (!(e instanceof InvalidMessageError)) throw e;
-      await sendToErrorQueue(transport, config.queues.postprocess_error, message, e.reason);
-      return;
-    }
+    const report = await parseOrReject(
+      transport,
+      config.queues.postprocess_error,
+      message,
+      StatusReportSchema,
+    );
+    if (!report) return;
     const reduction = await findReductionForReport(database, report);
     if (!reduction) {
       const reason = `no reduction is known for ${report.instrument} run ${report.run_number}${report.job_id ? ` (job ${report.job_id})` : ""}`;

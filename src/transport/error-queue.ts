@@ -1,3 +1,5 @@
+import type { z } from "zod";
+import { InvalidMessageError, parseMessage } from "../messages/message-error.ts";
 import type { IncomingMessage, Transport } from "./transport.ts";
 
 /**
@@ -30,4 +32,24 @@ export async function sendToErrorQueue(
     body: JSON.stringify(body),
     headers: { "x-error-reason": reason.slice(0, 500) },
   });
+}
+
+/**
+ * Validates a message body against a schema; a body that does not fit goes to the error queue
+ * with the reason (and is thereby handled), and null is returned. Other errors propagate, so
+ * that infrastructure faults lead to redelivery.
+ */
+export async function parseOrReject<T extends z.ZodType>(
+  transport: Transport,
+  errorQueue: string,
+  message: IncomingMessage,
+  schema: T,
+): Promise<z.infer<T> | null> {
+  try {
+    return parseMessage(schema, message.body);
+  } catch (e) {
+    if (!(e instanceof InvalidMessageError)) throw e;
+    await sendToErrorQueue(transport, errorQueue, message, e.reason);
+    return null;
+  }
 }

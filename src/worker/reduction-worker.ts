@@ -5,11 +5,11 @@ import type { ExecutionHandle, Executor } from "../executors/executor.ts";
 import { ExecutionStartError } from "../executors/executor.ts";
 import { LocalExecutor } from "../executors/local-executor.ts";
 import type { Logger } from "../logging/logger.ts";
-import { type CreateScriptMessage, CreateScriptSchema } from "../messages/create-script.ts";
-import { InvalidMessageError, parseMessage } from "../messages/message-error.ts";
+import { CancelSchema } from "../messages/cancel.ts";
+import { CreateScriptSchema } from "../messages/create-script.ts";
 import { type ReductionJob, ReductionJobSchema } from "../messages/reduction-job.ts";
 import { createScript } from "../scripts/script-writer.ts";
-import { sendToErrorQueue } from "../transport/error-queue.ts";
+import { parseOrReject } from "../transport/error-queue.ts";
 import type { IncomingMessage, Subscription, Transport } from "../transport/transport.ts";
 import { checkBeforeRun } from "./job-checks.ts";
 import { judgeExecution } from "./job-outcome.ts";
@@ -97,13 +97,9 @@ export class ReductionWorker {
 
   private async onJob(message: IncomingMessage): Promise<void> {
     const { config, transport, log } = this.deps;
-    let job: ReductionJob;
-    try {
-      job = parseMessage(ReductionJobSchema, message.body);
-    } catch (e) {
-      if (!(e instanceof InvalidMessageError)) throw e;
-      log.warn({ reason: e.reason }, "job refused");
-      await sendToErrorQueue(transport, config.queues.postprocess_error, message, e.reason);
+    const job = await parseOrReject(transport, config.queues.postprocess_error, message, ReductionJobSchema);
+    if (!job) {
+      log.warn({ message_id: message.id }, "job refused: sent to the error queue");
       return;
     }
     if (job.job_id && this.cancelled.has(job.job_id)) {
@@ -222,9 +218,10 @@ export class ReductionWorker {
 
   /** A job was cancelled: kill it if it runs here, else remember not to start it. */
   private async onCancel(message: IncomingMessage): Promise<void> {
-    const jobId = (JSON.parse(message.body) as { job_id?: unknown; cancelled_by?: unknown }).job_id;
-    if (typeof jobId !== "string") return;
-    const by = (JSON.parse(message.body) as { cancelled_by?: string }).cancelled_by ?? "someone";
+    const { config, transport } = this.deps;
+    const cancel = await parseOrReject(transport, config.queues.postprocess_error, message, CancelSchema);
+    if (!cancel) return;
+    const { job_id: jobId, cancelled_by: by } = cancel;
     const running = this.running.get(jobId);
     if (running) await running.cancel(`cancelled by ${by}`);
     this.cancelled.add(jobId);
@@ -234,14 +231,13 @@ export class ReductionWorker {
   /** `REDUCTION.CREATE_SCRIPT` (SNS): writes an instrument's script from its template; publishes the result. */
   private async onCreateScript(message: IncomingMessage): Promise<void> {
     const { config, transport, log } = this.deps;
-    let request: CreateScriptMessage;
-    try {
-      request = parseMessage(CreateScriptSchema, message.body);
-    } catch (e) {
-      if (!(e instanceof InvalidMessageError)) throw e;
-      await sendToErrorQueue(transport, config.queues.postprocess_error, message, e.reason);
-      return;
-    }
+    const request = await parseOrReject(
+      transport,
+      config.queues.postprocess_error,
+      message,
+      CreateScriptSchema,
+    );
+    if (!request) return;
     const instrument = request.instrument.toUpperCase();
     const result = createScript(join(config.scripts.root, instrument), { ...request, instrument });
     log[result.ok ? "info" : "warn"]({ instrument, ok: result.ok, by: request.information }, result.status);

@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { ConfigInput } from "../../src/config/config-schema.ts";
 import { type Config, configFromObject } from "../../src/config/load-config.ts";
-import { createLogger, silentLogger } from "../../src/logging/logger.ts";
+import { silentLogger } from "../../src/logging/logger.ts";
 import { openStateDatabase, type SqlDatabase } from "../../src/store/state-database.ts";
 import { openTransport } from "../../src/transport/open-transport.ts";
 import type { IncomingMessage, Transport } from "../../src/transport/transport.ts";
@@ -30,11 +30,7 @@ export async function openStack(config: ConfigInput = {}, databaseUrl?: string):
     {},
   );
   const database = await openStateDatabase(resolved.database.url);
-  const { transport, close } = await openTransport(
-    resolved,
-    process.env.DEBUG_TRANSPORT ? createLogger("debug", "transport") : silentLogger(),
-    database,
-  );
+  const { transport, close } = await openTransport(resolved, silentLogger(), database);
   const subscriptions: Array<{ unsubscribe(): Promise<void> }> = [];
   return {
     dir: tmp.path,
