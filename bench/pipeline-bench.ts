@@ -29,22 +29,31 @@ async function setUp(
   makeDatabase?: DatabaseFactory,
   workerProcess = false,
   interpreter: Interpreter = "bash",
+  workers = 1,
 ) {
   const fresh = makeDatabase ? await makeDatabase() : null;
   const stack = await openStack(
-    { instruments: { BENCH: { interpreter } }, worker: { max_procs: concurrency } },
+    {
+      instruments: { BENCH: { interpreter } },
+      // A bash script must not be named .py: a .py script is started through the Python runner.
+      scripts: { file: interpreter === "bash" ? "reduce_{instrument}.sh" : "reduce_{instrument}.py" },
+      worker: { max_procs: Math.ceil(concurrency / workers), jobs_per_instrument: 0 },
+    },
     fresh?.url,
   );
   const scriptDir = join(stack.config.scripts.root, "BENCH");
   mkdirSync(scriptDir, { recursive: true });
-  writeFileSync(join(scriptDir, "reduce_BENCH.py"), NOOP[interpreter]);
+  writeFileSync(
+    join(scriptDir, interpreter === "bash" ? "reduce_BENCH.sh" : "reduce_BENCH.py"),
+    NOOP[interpreter],
+  );
   const log = silentLogger();
   const coordinator = await Coordinator.start({ ...stack, log });
-  const worker = workerProcess
-    ? await startWorkerProcess(stack)
-    : await ReductionWorker.start({ config: stack.config, transport: stack.transport, log });
+  const pool = workerProcess
+    ? await Promise.all(Array.from({ length: workers }, () => startWorkerProcess(stack)))
+    : [await ReductionWorker.start({ config: stack.config, transport: stack.transport, log })];
   const close = async () => {
-    await worker.stop();
+    await Promise.all(pool.map((w) => w.stop()));
     await coordinator.stop();
     await stack.close();
     await fresh?.drop();
@@ -154,8 +163,9 @@ export async function throughput(
   makeDatabase?: DatabaseFactory,
   workerProcess = false,
   interpreter: Interpreter = "bash",
+  workers = 1,
 ): Promise<number> {
-  const { stack, close } = await setUp(concurrency, makeDatabase, workerProcess, interpreter);
+  const { stack, close } = await setUp(concurrency, makeDatabase, workerProcess, interpreter, workers);
   try {
     const paths = Array.from({ length: runs }, (_, i) => dataFile(stack, i + 1));
     const start = Date.now();
@@ -218,12 +228,16 @@ export async function throughputVsCeiling(
   interpreter: Interpreter,
   workerProcess: boolean,
   makeDatabase?: DatabaseFactory,
+  workers = 1,
+  rounds = 2,
 ): Promise<ThroughputFigure> {
-  const a = await throughput(runs, concurrency, makeDatabase, workerProcess, interpreter);
-  const c1 = await spawnCeiling(runs, concurrency, interpreter);
-  const b = await throughput(runs, concurrency, makeDatabase, workerProcess, interpreter);
-  const c2 = await spawnCeiling(runs, concurrency, interpreter);
-  return { interpreter, workerProcess, pipeline: (a + b) / 2, ceiling: (c1 + c2) / 2 };
+  let pipeline = 0;
+  let ceiling = 0;
+  for (let round = 0; round < rounds; round++) {
+    pipeline += await throughput(runs, concurrency, makeDatabase, workerProcess, interpreter, workers);
+    ceiling += await spawnCeiling(runs, concurrency, interpreter);
+  }
+  return { interpreter, workerProcess, pipeline: pipeline / rounds, ceiling: ceiling / rounds };
 }
 
 export { overhead };

@@ -1,66 +1,70 @@
 import { Command } from "commander";
-import type { Config } from "../config/load-config.ts";
-import { Coordinator } from "../coordinator/coordinator.ts";
-import { ArchiveListener } from "../listener/archive-listener.ts";
-import { createLogger } from "../logging/logger.ts";
-import { openTransport } from "../transport/open-transport.ts";
-import { ReductionWorker } from "../worker/reduction-worker.ts";
+import { collect } from "./assignments.ts";
 import { type Connections, configFromOption, connect } from "./cli-context.ts";
-import { runUntilSignal } from "./part-runner.ts";
+import { type RunningPart, runUntilSignal } from "./part-runner.ts";
 
-/** A command that runs one part with the database and the transport until a signal. */
+/**
+ * A command that runs one part with the database and the transport until a signal. `start` returns
+ * the part's pieces; they are stopped in reverse order, and the database after them all.
+ */
 function partWithDatabase(
   name: string,
   description: string,
-  start: (c: Connections) => Promise<{ stop(): Promise<void> }>,
+  start: () => Promise<(c: Connections) => Promise<RunningPart[]>>,
 ) {
   return new Command(name)
     .description(description)
     .option("--config <file>", "configuration file (default ./autoreduce.yaml)")
     .action(async (options: { config?: string }) => {
       const c = await connect(configFromOption(options.config), name);
-      const part = await start(c);
-      await runUntilSignal(
-        [
-          { name: "database", stop: () => c.close() },
-          { name, stop: () => part.stop() },
-        ],
-        c.log,
-      );
+      const parts = await (await start())(c);
+      await runUntilSignal([{ name: "database", stop: () => c.close() }, ...parts], c.log);
     });
-}
-
-async function runWorker(config: Config): Promise<void> {
-  const log = createLogger(config.log_level, "worker");
-  const { transport, close } = await openTransport(config, log);
-  const part = await ReductionWorker.start({ config, transport, log });
-  await runUntilSignal(
-    [
-      { name: "transport", stop: close },
-      { name: "worker", stop: () => part.stop() },
-    ],
-    log,
-  );
 }
 
 /** `autoreduce coordinator|worker|listener`: one part per process, for split deployments. */
 export function daemonCommands(): Command[] {
+  // Each part's code is loaded only by its own command: a worker never loads the coordinator.
   return [
     partWithDatabase(
       "coordinator",
       "run the coordinator: records runs and reductions, sends jobs to workers (needs the database)",
-      (c) => Coordinator.start(c),
+      async () => (await import("./daemon-parts.ts")).startCoordinator,
     ),
     new Command("worker")
       .description(
-        "run a worker: takes reduction jobs from its queue and runs the instruments' scripts (needs only the transport)",
+        "run a worker: takes reduction jobs from its queues and runs the instruments' scripts (needs only the transport)",
       )
-      .option("--config <file>", "configuration file (default ./autoreduce.yaml)")
-      .action(async (options: { config?: string }) => runWorker(configFromOption(options.config))),
+      .option(
+        "--config <file>",
+        "configuration file (default ./autoreduce.yaml; optional with --post-processing-conf)",
+      )
+      .option(
+        "--post-processing-conf <file>",
+        "read the SNS post-processing agent's JSON config (e.g. /etc/autoreduce/post_processing.conf) over autoreduce.yaml",
+      )
+      .option(
+        "--queue <queue>",
+        "take jobs from this queue (repeatable; overrides worker.queues)",
+        collect,
+        [],
+      )
+      .option(
+        "--show-config",
+        "print what the worker would do (queues, limits, SNS keys used and ignored) and exit",
+      )
+      .action(
+        async (options: {
+          config?: string;
+          postProcessingConf?: string;
+          queue: string[];
+          showConfig?: boolean;
+        }) => (await import("./worker-daemon.ts")).runWorker(options),
+      ),
     partWithDatabase(
       "listener",
       "run the archive listener: announces complete run files (needs the database and the transport)",
-      (c) => ArchiveListener.start(c),
+      async () => (await import("./daemon-parts.ts")).startListener,
     ),
   ];
 }

@@ -3,16 +3,31 @@ import { ConfigError } from "../config/config-error.ts";
 import { OperationRefused } from "../coordinator/operations.ts";
 import { DatabaseUnavailableError } from "../store/state-database.ts";
 import { CommandFailed } from "./command-failed.ts";
-import { daemonCommands } from "./daemon-commands.ts";
-import { instrumentCommands } from "./instrument-commands.ts";
-import { rerunCommand } from "./rerun-command.ts";
-import { runsCommand } from "./runs-command.ts";
-import { serveCommand } from "./serve-command.ts";
-import { statusCommand } from "./status-command.ts";
-import { submitCommand } from "./submit-command.ts";
-import { varsCommand } from "./vars-command.ts";
 
-export function buildProgram(): Command {
+type Loader = () => Promise<Command[]>;
+
+// Each command's module is loaded only when that command runs, so a worker or a quick `runs`
+// does not load the web server, the NeXus reader or the coordinator.
+const instrument: Loader = async () => (await import("./instrument-commands.ts")).instrumentCommands();
+const daemons: Loader = async () => (await import("./daemon-commands.ts")).daemonCommands();
+const LOADERS: Record<string, Loader> = {
+  serve: async () => [(await import("./serve-command.ts")).serveCommand()],
+  submit: async () => [(await import("./submit-command.ts")).submitCommand()],
+  runs: async () => [(await import("./runs-command.ts")).runsCommand()],
+  status: async () => [(await import("./status-command.ts")).statusCommand()],
+  rerun: async () => [(await import("./rerun-command.ts")).rerunCommand()],
+  vars: async () => [(await import("./vars-command.ts")).varsCommand()],
+  route: async () => [(await import("./route-command.ts")).routeCommand()],
+  instrument,
+  cancel: instrument,
+  "create-script": instrument,
+  coordinator: daemons,
+  worker: daemons,
+  listener: daemons,
+};
+
+/** The CLI with the command named in `argv` (or every command, for help and unknown names). */
+export async function buildProgram(argv: string[] = process.argv): Promise<Command> {
   const program = new Command("autoreduce")
     .description(
       "Automated data reduction for beamline facilities: finished runs are detected, reduced by the\n" +
@@ -22,18 +37,9 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  for (const command of [
-    serveCommand(),
-    submitCommand(),
-    runsCommand(),
-    statusCommand(),
-    rerunCommand(),
-    varsCommand(),
-    ...instrumentCommands(),
-    ...daemonCommands(),
-  ]) {
-    program.addCommand(command);
-  }
+  const named = LOADERS[argv[2] ?? ""];
+  const loaders = named ? [named] : [...new Set(Object.values(LOADERS))];
+  for (const load of loaders) for (const command of await load()) program.addCommand(command);
   // Usage errors anywhere (also in sub-sub-commands) must reach main() to become exit code 2.
   const override = (command: Command): void => {
     command.exitOverride();
@@ -46,7 +52,7 @@ export function buildProgram(): Command {
 /** Runs the CLI; returns the exit code (0 success, 1 failure, 2 bad usage or configuration). */
 export async function main(argv: string[]): Promise<number> {
   try {
-    await buildProgram().parseAsync(argv);
+    await (await buildProgram(argv)).parseAsync(argv);
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) {

@@ -4,6 +4,8 @@ import { Coordinator, type ReductionChange } from "../coordinator/coordinator.ts
 import { startDemoInstrument } from "../demo/demo-instrument.ts";
 import { DEMO_EXPERIMENT, DEMO_INSTRUMENT, prepareDemo } from "../demo/demo-setup.ts";
 import { ArchiveListener } from "../listener/archive-listener.ts";
+import { type DaemonKind, startHeartbeat, workerDetails } from "../service/heartbeat.ts";
+import { startHeartbeatRecorder } from "../service/heartbeat-recorder.ts";
 import { startApiServer } from "../web/api-server.ts";
 import { ReductionWorker } from "../worker/reduction-worker.ts";
 import { configFromOption, connect } from "./cli-context.ts";
@@ -55,11 +57,26 @@ async function serve(options: ServeOptions): Promise<void> {
   }
   const c = await connect(config, "serve");
   const parts: RunningPart[] = [{ name: "database", stop: () => c.close() }];
+  const recorder = await startHeartbeatRecorder(c);
+  parts.push({ name: "heartbeat recorder", stop: () => recorder.stop() });
+  // One heartbeat per part, as in a split deployment: `status` shows each part with its own role.
+  const beat = async (kind: DaemonKind, details?: () => Record<string, unknown>) => {
+    const heartbeat = await startHeartbeat({
+      ...c,
+      kind,
+      record: recorder.record,
+      ...(details ? { details } : {}),
+    });
+    return { name: `${kind} heartbeat`, stop: () => heartbeat.stop() };
+  };
   const coordinator = await Coordinator.start({ ...c, onChange: printChange });
-  parts.push({ name: "coordinator", stop: () => coordinator.stop() });
+  parts.push(await beat("coordinator"), { name: "coordinator", stop: () => coordinator.stop() });
   if (options.worker) {
     const worker = await ReductionWorker.start(c);
-    parts.push({ name: "worker", stop: () => worker.stop() });
+    parts.push(await beat("worker", () => workerDetails(worker)), {
+      name: "worker",
+      stop: () => worker.stop(),
+    });
   }
   if (options.api && config.api.enabled) {
     const port = options.port ?? config.api.port;
@@ -83,7 +100,7 @@ async function serve(options: ServeOptions): Promise<void> {
   }
   if (options.listener) {
     const listener = await ArchiveListener.start(c);
-    parts.push({ name: "listener", stop: () => listener.stop() });
+    parts.push(await beat("listener"), { name: "listener", stop: () => listener.stop() });
     say(
       `watching ${config.archive.roots.join(", ")} for ${Object.keys(config.instruments).join(", ") || "no instruments"}`,
     );

@@ -1,27 +1,46 @@
 import { Command } from "commander";
+import { type DaemonView, listDaemons } from "../store/heartbeat-store.ts";
 import { listRuns, statusCounts } from "../store/run-views.ts";
 import { queueDepths } from "../transport/queue-depths.ts";
 import { configFromOption, connect } from "./cli-context.ts";
 import { formatTable } from "./table.ts";
 
+interface StatusOptions {
+  config?: string;
+  json?: boolean;
+  all?: boolean;
+}
+
 export function statusCommand(): Command {
   return new Command("status")
-    .description("show queue depths, reductions by status and what is running now")
+    .description("show daemons, queue depths, reductions by status and what is running now")
     .option("--config <file>", "configuration file (default ./autoreduce.yaml)")
     .option("--json", "print JSON")
-    .action(async (options: { config?: string; json?: boolean }) => {
+    .option("--all", "also list daemons not heard from for more than a day")
+    .action(async (options: StatusOptions) => {
       const c = await connect(configFromOption(options.config), "status", "warn");
       try {
-        const [queues, counts, running] = await Promise.all([
+        const { heartbeat } = c.config;
+        const [daemons, queues, counts, running] = await Promise.all([
+          listDaemons(c.database, Date.now(), {
+            staleSeconds: heartbeat.stale_seconds,
+            deadSeconds: heartbeat.dead_seconds,
+            ...(options.all ? { hideAfterSeconds: null } : {}),
+          }),
           queueDepths(c.transport, c.config),
           statusCounts(c.database),
           listRuns(c.database, { status: "running", allVersions: true }),
         ]);
         if (options.json) {
-          process.stdout.write(`${JSON.stringify({ queues, reductions: counts, running }, null, 2)}\n`);
+          process.stdout.write(
+            `${JSON.stringify({ daemons, queues, reductions: counts, running }, null, 2)}\n`,
+          );
           return;
         }
         const out = [
+          "Daemons:",
+          daemons.length ? daemonTable(daemons) : "none heard from (is the coordinator running?)",
+          "",
           "Queues (messages waiting):",
           formatTable(
             ["QUEUE", "WAITING"],
@@ -57,4 +76,41 @@ export function statusCommand(): Command {
         await c.close();
       }
     });
+}
+
+function daemonTable(daemons: DaemonView[]): string {
+  return formatTable(
+    ["NAME", "ROLE", "PID", "STATE", "LAST SEEN", "RUNNING", "SLOTS"],
+    daemons.map((d) => [
+      d.src_name,
+      d.role,
+      String(d.pid),
+      d.state,
+      formatAge(d.age_seconds),
+      formatRunning(d.running),
+      d.slots === null ? "-" : String(d.slots),
+    ]),
+  );
+}
+
+/** `3 s ago`, `4 min ago`, `2 h ago`, `3 d ago`. */
+export function formatAge(seconds: number): string {
+  if (seconds < 90) return `${Math.round(seconds)} s ago`;
+  if (seconds < 90 * 60) return `${Math.round(seconds / 60)} min ago`;
+  if (seconds < 36 * 3600) return `${Math.round(seconds / 3600)} h ago`;
+  return `${Math.round(seconds / 86400)} d ago`;
+}
+
+/**
+ * `-` (not a worker), `0`, or the count with the start of the first job ids, `2: 1f0c2a9e, 77b3d1c4`
+ * (the full ids are in `--json`).
+ */
+export function formatRunning(running: string[] | null): string {
+  if (running === null) return "-";
+  if (running.length === 0) return "0";
+  const shown = running
+    .slice(0, 3)
+    .map((id) => id.slice(0, 8))
+    .join(", ");
+  return `${running.length}: ${shown}${running.length > 3 ? ", ..." : ""}`;
 }

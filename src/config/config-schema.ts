@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseMemoryLimit } from "../executors/memory-size.ts";
 import { DEFAULT_DESTINATIONS } from "../messages/destinations.ts";
 
 /**
@@ -6,6 +7,35 @@ import { DEFAULT_DESTINATIONS } from "../messages/destinations.ts";
  * the embedded deployment (SQLite + the embedded transport in the same database file).
  * Relative paths are resolved against `data_dir`, which itself is relative to the config file.
  */
+
+/** `"70%"` of this machine's memory, or an amount: `"11GiB"`, `"512 MB"`. */
+const MemoryLimit = z.string().refine(
+  (text) => {
+    try {
+      parseMemoryLimit(text, 1 << 30);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { error: (issue) => `not a memory limit: ${String(issue.input)} (use "70%", "11GiB" or "512MB")` },
+);
+
+/** A regular expression (JavaScript syntax), checked to compile when the config is read. */
+const Pattern = z
+  .string()
+  .min(1)
+  .refine(
+    (text) => {
+      try {
+        new RegExp(text);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { error: (issue) => `not a valid regular expression: ${String(issue.input)}` },
+  );
 
 const InstrumentSchema = z.strictObject({
   /**
@@ -36,6 +66,18 @@ const InstrumentSchema = z.strictObject({
   script: z.string().min(1).optional(),
   /** Output folder template. Default: `output.dir`. */
   output_dir: z.string().min(1).optional(),
+  /** How a finished script is judged (see `worker.success`). Default: `worker.success`. */
+  success: z.enum(["exit_code", "stderr"]).optional(),
+  /** Extra allow-list patterns for this instrument's stderr (added to `worker.exceptions`). */
+  exceptions: z.array(Pattern).optional(),
+  /** Memory limit of this instrument's reductions (see `worker.memory_limit`). Default: the worker's. */
+  memory_limit: MemoryLimit.optional(),
+  /** Wall-time limit in minutes (null: none). Default: `worker.time_limit_minutes`. */
+  time_limit_minutes: z.number().positive().nullable().optional(),
+  /** Kill a reduction that writes nothing for this many minutes (null: never). Default: `worker.stall_minutes`. */
+  stall_minutes: z.number().positive().nullable().optional(),
+  /** Run one reduction at a time per experiment. Default: `worker.one_per_experiment` (true for `isis`). */
+  one_per_experiment: z.boolean().optional(),
 });
 export type InstrumentConfig = z.infer<typeof InstrumentSchema>;
 
@@ -80,6 +122,10 @@ const QueuesSchema = z
     reduction_error: z.string().default(DEFAULT_DESTINATIONS.reductionError),
     reduction_disabled: z.string().default(DEFAULT_DESTINATIONS.reductionDisabled),
     heartbeat: z.string().default(DEFAULT_DESTINATIONS.heartbeat),
+    /** Pings: a message with `reply_to` is answered with a heartbeat there (SNS). */
+    heartbeat_ping: z.string().default("/topic/SNS.COMMON.STATUS.PING"),
+    /** Worker → coordinator: a job could not start and will be tried again later (ours). */
+    reduction_retrying: z.string().default("/queue/REDUCTION.RETRYING"),
     /** Re-run requests (CLI, API, web → coordinator). */
     reduction_request: z.string().default("/queue/REDUCTION.REQUEST"),
     /** Script-template requests (SNS WebMon's setup page → worker). */
@@ -144,16 +190,96 @@ const OutputSchema = z
   })
   .prefault({});
 
+const RetrySchema = z
+  .strictObject({
+    /**
+     * Times a job is tried when it cannot start for reasons that are not the script's fault
+     * (data file unreadable, output folder not writable, interpreter missing). Default 5.
+     */
+    attempts: z.number().int().positive().default(5),
+    /** Delay before the first retry; it doubles each time. Default 30 s. */
+    initial_seconds: z.number().positive().default(30),
+    /** Longest delay between retries. Default 900 s (15 min). */
+    max_seconds: z.number().positive().default(900),
+  })
+  .prefault({});
+
 const WorkerSchema = z
   .strictObject({
     /** Reductions this worker runs at once. Default 4. */
     max_procs: z.number().int().positive().default(4),
+    /**
+     * Reductions of one instrument this worker runs at once; 0 for no limit. Jobs over the limit
+     * wait in the worker in run order (never handed back to the broker). Default 2 (SNS).
+     */
+    jobs_per_instrument: z.number().int().nonnegative().default(2),
+    /** Run one reduction at a time per experiment (ISIS's rule). Default false. */
+    one_per_experiment: z.boolean().default(false),
+    /**
+     * Jobs the worker takes from its queues beyond its free slots, to wait for a limit to clear
+     * (so one busy instrument does not block others). Default: `max_procs`.
+     */
+    hold: z.number().int().nonnegative().nullable().default(null),
+    /** Queues this worker takes jobs from (a pool). Default: `queues.reduction_data_ready`. */
+    queues: z.array(z.string().min(1)).default([]),
+    /** Memory limit of a reduction's whole process tree; null for none. Default `"70%"` (SNS). */
+    memory_limit: MemoryLimit.nullable().default("70%"),
+    /** Period of the memory, time and stall checks. Default 1 s. */
+    check_interval_seconds: z.number().positive().default(1),
+    /** Wall-time limit of a reduction in minutes; null for none. Default 60 (SNS). */
+    time_limit_minutes: z.number().positive().nullable().default(60),
+    /** Kill a reduction that writes no output (log) for this many minutes; null: never. Default null. */
+    stall_minutes: z.number().positive().nullable().default(null),
+    /**
+     * How a finished script is judged. `exit_code`: 0 is success. `stderr` (SNS compatibility):
+     * also an error when stderr is not empty, unless its error line matches `exceptions`.
+     * Default `exit_code`.
+     */
+    success: z.enum(["exit_code", "stderr"]).default("exit_code"),
+    /** Regular expressions: stderr error lines matching one are information, not errors (`stderr` mode). */
+    exceptions: z.array(Pattern).default([]),
+    /** Retries of jobs that could not start for infrastructure reasons. */
+    retry: RetrySchema,
     /** Lines of stderr/stdout kept in status messages. Default 20. */
     log_tail_lines: z.number().int().positive().default(20),
     /** Seconds a stopping worker waits for running reductions before handing them back. Default 30. */
     stop_grace_seconds: z.number().nonnegative().default(30),
   })
   .prefault({});
+
+const HeartbeatSchema = z
+  .strictObject({
+    /** Seconds between heartbeats of each daemon. Default 5. */
+    interval_seconds: z.number().positive().default(5),
+    /** A daemon whose last heartbeat is older than this is shown as stale. Default 15 s (SNS). */
+    stale_seconds: z.number().positive().default(15),
+    /** ... and as dead after this long. Default 120 s. */
+    dead_seconds: z.number().positive().default(120),
+  })
+  .prefault({});
+
+/**
+ * A routing rule: jobs of runs that match go to `queue` instead of `queues.reduction_data_ready`
+ * (e.g. a high-memory pool). Every condition given must match; the first matching rule wins.
+ */
+const RouteSchema = z.strictObject({
+  /** A name shown where the route is recorded. */
+  name: z.string().min(1),
+  /** Instrument name; default: any. */
+  instrument: z
+    .string()
+    .regex(/^[A-Z0-9_]+$/)
+    .optional(),
+  /** Regular expression matched against the run title. */
+  title: Pattern.optional(),
+  /** Regular expression matched against the sample name. */
+  sample: Pattern.optional(),
+  /** The raw data file is at least this many bytes. */
+  min_file_bytes: z.number().int().nonnegative().optional(),
+  /** The queue the job goes to, e.g. `/queue/REDUCTION.HIMEM.DATA_READY`. */
+  queue: z.string().min(1),
+});
+export type RouteRule = z.infer<typeof RouteSchema>;
 
 const RerunCapsSchema = z
   .strictObject({
@@ -198,6 +324,10 @@ export const ConfigSchema = z.strictObject({
   output: OutputSchema,
   worker: WorkerSchema,
   api: ApiSchema,
+  /** Daemon heartbeats and how `autoreduce status` judges them. */
+  heartbeat: HeartbeatSchema,
+  /** Routing rules (checked after the ones kept in the database). Default: none. */
+  routing: z.array(RouteSchema).default([]),
   /** Largest batch re-run one request may ask for, by role. */
   rerun_caps: RerunCapsSchema,
   /** Log level: trace, debug, info, warn, error. Default info. */

@@ -22,7 +22,11 @@ const ENV_OVERRIDES: Array<{ env: string; apply: (raw: Record<string, unknown>, 
 ];
 
 /** Reads, validates and resolves `autoreduce.yaml`. Throws ConfigError naming the file and keys. */
-export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(
+  file: string,
+  env: NodeJS.ProcessEnv = process.env,
+  adjust: (raw: Record<string, unknown>) => Record<string, unknown> = (raw) => raw,
+): Config {
   const path = resolve(file);
   let text: string;
   try {
@@ -42,7 +46,7 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
     throw new ConfigError(path, ["the file must hold a mapping of keys (see docs/configuration.md)"]);
   }
-  return configFromObject(raw as Record<string, unknown>, path, env);
+  return configFromObject(adjust(raw as Record<string, unknown>), path, env);
 }
 
 /** Validates an already-parsed config object; `source` names where it came from in errors. */

@@ -16,12 +16,19 @@ import { parseOrReject, sendToErrorQueue } from "../transport/error-queue.ts";
 import type { IncomingMessage, Subscription, Transport } from "../transport/transport.ts";
 import { acceptDataReady } from "./data-ready-intake.ts";
 import { jobMessage } from "./job-message.ts";
+import { JobRouter } from "./job-router.ts";
 import { outputDirFor } from "./output-location.ts";
 import { type Report, statusAfter } from "./reduction-lifecycle.ts";
 import { reportFields } from "./report-fields.ts";
 import { RerunHandler } from "./rerun-handler.ts";
 import { ScriptCatalog } from "./script-catalog.ts";
 import { planVersion } from "./version-plan.ts";
+
+/** The run facts a fresh DATA_READY gives for its first job (saves reading them back). */
+type DispatchFacts = Parameters<typeof jobMessage>[0] & {
+  title: string | null;
+  metadata: Record<string, unknown>;
+};
 
 /** A reduction changed status (for the terminal view of `serve`, and later live pages). */
 export interface ReductionChange {
@@ -50,9 +57,11 @@ export class Coordinator {
   private subscriptions: Subscription[] = [];
   private readonly catalog: ScriptCatalog;
   private readonly reruns: RerunHandler;
+  private readonly router: JobRouter;
 
   private constructor(private readonly deps: CoordinatorDeps) {
     this.catalog = new ScriptCatalog(deps.config);
+    this.router = new JobRouter(deps.config, deps.database);
     this.reruns = new RerunHandler({
       ...deps,
       catalog: this.catalog,
@@ -68,6 +77,7 @@ export class Coordinator {
     const q = config.queues;
     const reports: Array<[string, Report]> = [
       [q.reduction_started, "started"],
+      [q.reduction_retrying, "retrying"],
       [q.reduction_complete, "complete"],
       [q.reduction_error, "error"],
       [q.reduction_disabled, "disabled"],
@@ -141,23 +151,32 @@ export class Coordinator {
       this.changed(reduction, accepted.instrument, accepted.run_number, reduction.status, reduction.message);
     }
     if (reduction.status === "queued" && reduction.dispatched_at === null) {
-      await this.dispatch(reduction, { ...accepted, instrument: accepted.instrument, ipts: accepted.ipts });
+      await this.dispatch(reduction, { ...accepted, title: text("title"), metadata });
     }
   }
 
-  private async dispatch(
-    reduction: ReductionRow,
-    run?: { facility: string; instrument: string; ipts: string; run_number: number; data_file: string },
-  ): Promise<void> {
-    const job = run ? jobMessage(run, reduction) : await jobMessageFor(this.deps.database, reduction.id);
-    const body = JSON.stringify(job);
-    const destination = this.deps.config.queues.reduction_data_ready;
-    const messageId = await this.deps.transport.send(destination, { body });
-    await markDispatched(this.deps.database, reduction, {
-      messageId: `sent:${messageId}`,
-      destination,
-      body,
+  /** Sends a reduction's job to the queue its run is routed to, and records where it went. */
+  private async dispatch(reduction: ReductionRow, run?: DispatchFacts): Promise<void> {
+    const { database, transport } = this.deps;
+    const facts = run
+      ? { job: jobMessage(run, reduction), title: run.title, metadata: run.metadata }
+      : await jobMessageFor(database, reduction.id);
+    const body = JSON.stringify(facts.job);
+    const route = await this.router.route({
+      instrument: facts.job.instrument,
+      dataFile: facts.job.data_file,
+      title: facts.title,
+      metadata: facts.metadata,
     });
+    const messageId = await transport.send(route.queue, { body });
+    if (route.rule)
+      this.deps.log.info({ job_id: reduction.job_id, route: route.rule, queue: route.queue }, "routed");
+    await markDispatched(
+      database,
+      reduction,
+      { messageId: `sent:${messageId}`, destination: route.queue, body },
+      route,
+    );
   }
 
   private async resendUndispatched(): Promise<void> {
@@ -170,7 +189,7 @@ export class Coordinator {
     }
   }
 
-  private async onReport(kind: Report, message: IncomingMessage): Promise<void> {
+  private async onReport(queueKind: Report, message: IncomingMessage): Promise<void> {
     const { database, config, log, transport } = this.deps;
     const report = await parseOrReject(
       transport,
@@ -187,8 +206,9 @@ export class Coordinator {
     }
     const now = Date.now();
     const event = { messageId: message.id, destination: message.destination, body: message.body };
+    const kind = queueKind === "retrying" && report.handed_back ? "handed_back" : queueKind;
     const result = await applyReport(database, reduction.id, event, (current) => {
-      if (kind === "started" && (report.attempt ?? 1) < current.attempts) return null; // a stale attempt
+      if (kind !== "complete" && (report.attempt ?? 1) < current.attempts) return null; // a stale attempt
       const status = statusAfter(current.status, kind);
       return status ? { status, fields: reportFields(kind, report, current, now) } : null;
     });

@@ -5,17 +5,22 @@ import type { ReductionStatus } from "../store/schema.ts";
  *
  * - `queued`: created; the job message is (or is about to be) on a worker queue.
  * - `running`: a worker reported STARTED.
- * - `retrying`: an infrastructure failure; the job waits for a delayed redelivery.
+ * - `retrying`: the job could not start for a reason that is not the script's fault (data file
+ *   unreadable, output folder not writable, interpreter missing); it waits for a delayed retry.
  * - `completed`: the script succeeded (final).
  * - `error`: the script failed, or the job could not be run (final).
  * - `disabled`: the instrument has no reduction script (final).
  * - `skipped`: the instrument was paused when the run arrived (final; a re-run makes a new version).
  * - `cancelled`: a person cancelled it before it finished (final).
  *
+ * Reports: STARTED → running; RETRYING → retrying; a handed-back job (its worker stopped before
+ * it finished) → queued again; COMPLETE/ERROR/DISABLED → final.
+ *
  * Reports travel on separate queues, so they can arrive out of order (COMPLETE before STARTED);
- * a report that would leave a final state is recorded as an event but changes nothing.
+ * a report that would leave a final state is recorded as an event but changes nothing, and a
+ * report from an earlier attempt than the reduction has seen is stale and changes nothing.
  */
-export type Report = "started" | "complete" | "error" | "disabled";
+export type Report = "started" | "retrying" | "handed_back" | "complete" | "error" | "disabled";
 
 const FINAL: ReadonlySet<ReductionStatus> = new Set([
   "completed",
@@ -27,6 +32,8 @@ const FINAL: ReadonlySet<ReductionStatus> = new Set([
 
 const TARGET: Record<Report, ReductionStatus> = {
   started: "running",
+  retrying: "retrying",
+  handed_back: "queued",
   complete: "completed",
   error: "error",
   disabled: "disabled",

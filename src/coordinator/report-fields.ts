@@ -25,23 +25,50 @@ export function reportFields(
     ...(report.err_file ? { err_file: report.err_file } : {}),
     ...(report.output_dir ? { output_dir: report.output_dir } : {}),
   };
+  const ran = {
+    ...(report.executor ? { executor: report.executor } : {}),
+    ...(report.peak_memory_bytes != null ? { peak_memory_bytes: report.peak_memory_bytes } : {}),
+  };
+  // What every final report of a script that ran sets.
+  const finished = () => ({
+    ...common,
+    ...ran,
+    started_at: current.started_at ?? ms(report.started_at, now),
+    finished_at: ms(report.finished_at, now),
+    retry_at: null,
+  });
   switch (kind) {
-    case "started":
-      return { ...common, started_at: ms(report.started_at, now), message: null };
-    case "complete":
+    case "started": {
+      const restarted = (report.attempt ?? 1) > 1 && current.started_at !== null;
       return {
         ...common,
-        started_at: current.started_at ?? ms(report.started_at, now),
-        finished_at: ms(report.finished_at, now),
+        ...ran,
+        started_at: ms(report.started_at, now),
+        retry_at: null,
+        message: restarted ? `attempt ${(report.attempt ?? 1) - 1} was interrupted; running again` : null,
+      };
+    }
+    case "retrying":
+      return {
+        ...common,
+        retry_at: ms(report.retry_at, now),
+        message: report.error ?? "waiting to be tried again",
+      };
+    case "handed_back":
+      return {
+        ...common,
+        message: `attempt ${report.attempt ?? 1} was interrupted: ${report.error ?? "its worker stopped"}; the job is back in the queue`,
+      };
+    case "complete":
+      return {
+        ...finished(),
         output_files: JSON.stringify(report.output_files ?? []),
         exit_code: report.exit_code ?? 0,
         message: report.information && report.information !== host ? report.information : null,
       };
     case "error":
       return {
-        ...common,
-        started_at: current.started_at ?? ms(report.started_at, now),
-        finished_at: ms(report.finished_at, now),
+        ...finished(),
         exit_code: report.exit_code ?? null,
         message: withTail(report.error ?? "the worker reported an error without a reason", report.log_tail),
       };

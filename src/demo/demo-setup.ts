@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import type { ConfigInput } from "../config/config-schema.ts";
+import { packageFile } from "../package-files.ts";
 
 /** The demo instrument's name and experiment. */
 export const DEMO_INSTRUMENT = "DEMO";
@@ -18,7 +19,7 @@ export function prepareDemo(dataDir?: string, apiPort = 8080): { dataDir: string
   mkdirSync(join(dir, "archive"), { recursive: true });
   const scriptDir = join(dir, "scripts", DEMO_INSTRUMENT);
   mkdirSync(scriptDir, { recursive: true });
-  const template = readFileSync(new URL("../../examples/demo/reduce_DEMO.mjs", import.meta.url), "utf8");
+  const template = readFileSync(packageFile("examples", "demo", "reduce_DEMO.mjs"), "utf8");
   // The script runs from the scratch folder, where node_modules cannot be found: point it at ours.
   const script = template.replaceAll("__H5WASM_NODE__", import.meta.resolve("h5wasm/node"));
   writeFileSync(join(scriptDir, "reduce_DEMO.mjs"), script);

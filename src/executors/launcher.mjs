@@ -3,12 +3,17 @@
 // Why a separate process: forking costs time in proportion to the forking process's memory, and
 // the worker is large; this process is small, so starting a script here is cheap. It is also the
 // guard against orphans: if the worker dies (even by SIGKILL) the IPC channel closes and every
-// script still running is killed with its whole process group.
+// script still running is killed with its whole process group. Watching the scripts (limits,
+// usage, processes that leave the group) is the executor's job, not this process's.
 //
 // Messages in:  {type: "start", id, command, args, cwd, env, stdoutFile, stderrFile}
 // Messages out: {type: "started", id, pid} | {type: "failed", id, error} | {type: "exit", id, code, signal}
 import { spawn } from "node:child_process";
-import { closeSync, openSync } from "node:fs";
+import { closeSync, constants, openSync } from "node:fs";
+
+// Truncated at start, then append-only: the executor appends its own `killed: …` line, which a
+// script writing at its own file offset would otherwise overwrite.
+const LOG_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_APPEND;
 
 const live = new Map(); // id → pid (also the process group id)
 
@@ -25,8 +30,8 @@ function start(message) {
   let out;
   let err;
   try {
-    out = openSync(message.stdoutFile, "w");
-    err = openSync(message.stderrFile, "w");
+    out = openSync(message.stdoutFile, LOG_FLAGS);
+    err = openSync(message.stderrFile, LOG_FLAGS);
     const child = spawn(message.command, message.args, {
       cwd: message.cwd,
       env: message.env,

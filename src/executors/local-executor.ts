@@ -1,41 +1,53 @@
 import { type ChildProcess, fork } from "node:child_process";
-import { fileURLToPath } from "node:url";
-import type { ExecutionHandle, ExecutionResult, ExecutionSpec, Executor } from "./executor.ts";
+import { appendFileSync } from "node:fs";
+import { packageFile } from "../package-files.ts";
+import type { ExecutionHandle, ExecutionResult, ExecutionSpec, Executor, ResourceUsage } from "./executor.ts";
 import { ExecutionStartError } from "./executor.ts";
 import { fileTail } from "./file-tail.ts";
+import { ProcessSupervisor, type ProcessTree } from "./process-supervisor.ts";
 
-/** Time between SIGTERM and SIGKILL when a tree is cancelled. */
+/** Time between SIGTERM and SIGKILL when a tree is cancelled or exceeds a limit. */
 const KILL_GRACE_MS = 3000;
 
-const LAUNCHER = fileURLToPath(new URL("./launcher.mjs", import.meta.url));
+const LAUNCHER = packageFile("src", "executors", "launcher.mjs");
 
 type LauncherMessage =
   | { type: "started"; id: number; pid: number }
   | { type: "failed"; id: number; error: string }
   | { type: "exit"; id: number; code: number | null; signal: string | null };
 
+interface RootExit {
+  code: number | null;
+  signal: string | null;
+}
+
 interface Pending {
   started: (pid: number) => void;
   failed: (e: Error) => void;
-  exited: (result: { code: number | null; signal: string | null }) => void;
+  exited: (exit: RootExit) => void;
   pid: number | null;
 }
 
 /**
  * Runs scripts on this machine, each in its own process group, started by a small launcher
  * process (`launcher.mjs`): cheap to fork from, and it kills every running script if this
- * process dies. The script writes straight into its log files; tails are read at the end.
+ * process dies. One supervisor watches all running jobs through `/proc`: it measures their trees,
+ * enforces their limits and makes sure no process of a tree outlives its job. The script writes
+ * straight into its log files; tails are read at the end.
  */
 export class LocalExecutor implements Executor {
+  readonly kind = "local";
   private launcher: ChildProcess | null = null;
   private readonly pending = new Map<number, Pending>();
+  private readonly jobs = new Set<LocalJob>();
+  private readonly supervisor = new ProcessSupervisor();
   private nextId = 1;
 
   async start(spec: ExecutionSpec): Promise<ExecutionHandle> {
     const launcher = this.ensureLauncher();
     const id = this.nextId++;
     let exitedResolve: Pending["exited"] = () => {};
-    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
+    const exited = new Promise<RootExit>((resolve) => {
       exitedResolve = resolve;
     });
     const pid = await new Promise<number>((resolve, reject) => {
@@ -52,41 +64,23 @@ export class LocalExecutor implements Executor {
       const { command, args, cwd, env, stdoutFile, stderrFile } = spec;
       launcher.send({ type: "start", id, command, args, cwd, env, stdoutFile, stderrFile });
     });
-    const startedAt = new Date();
-    let cancelReason: string | null = null;
-    return {
-      id: String(pid),
-      wait: async (): Promise<ExecutionResult> => {
-        const { code, signal } = await exited;
-        return {
-          exitCode: code,
-          signal,
-          cancelReason,
-          stdoutTail: fileTail(spec.stdoutFile, spec.tailLines),
-          stderrTail: fileTail(spec.stderrFile, spec.tailLines),
-          startedAt,
-          finishedAt: new Date(),
-        };
-      },
-      cancel: async (reason: string) => {
-        cancelReason ??= reason;
-        killGroup(pid, "SIGTERM");
-        const timer = setTimeout(() => killGroup(pid, "SIGKILL"), KILL_GRACE_MS);
-        await exited;
-        clearTimeout(timer);
-        killGroup(pid, "SIGKILL");
-      },
-    };
+    const job = new LocalJob(pid, spec, this.supervisor);
+    this.jobs.add(job);
+    void exited.then((exit) => job.rootExited(exit)).finally(() => this.jobs.delete(job));
+    return job;
   }
 
-  /** Stops the launcher; scripts still running are killed with it. */
+  /** Stops the launcher; scripts still running are killed with it, and their trees are ended. */
   async close(): Promise<void> {
     const launcher = this.launcher;
     this.launcher = null;
-    if (!launcher || launcher.exitCode !== null) return;
-    const gone = new Promise((resolve) => launcher.once("exit", resolve));
-    launcher.disconnect();
-    await gone;
+    if (launcher && launcher.exitCode === null && launcher.signalCode === null) {
+      const gone = new Promise((resolve) => launcher.once("exit", resolve));
+      launcher.disconnect();
+      await gone;
+    }
+    await Promise.allSettled([...this.jobs].map((job) => job.wait()));
+    this.supervisor.close();
   }
 
   private ensureLauncher(): ChildProcess {
@@ -112,22 +106,129 @@ export class LocalExecutor implements Executor {
     }
   }
 
-  /** The launcher died: its scripts cannot be watched any more, so end them and report them ended. */
+  /**
+   * The launcher died: its scripts cannot be waited for any more, so report them ended; ending
+   * a job kills whatever is left of its tree.
+   */
   private onLauncherExit(launcher: ChildProcess): void {
     if (this.launcher === launcher) this.launcher = null;
     for (const [id, entry] of this.pending) {
-      if (entry.pid !== null) killGroup(entry.pid, "SIGKILL");
-      else entry.failed(new Error("the launcher process exited"));
+      if (entry.pid === null) entry.failed(new Error("the launcher process exited"));
       entry.exited({ code: null, signal: "SIGKILL" });
       this.pending.delete(id);
     }
   }
 }
 
-function killGroup(pid: number, signal: NodeJS.Signals): void {
+/**
+ * Lifecycle of a local job. Allowed transitions: running → stopping → finishing → ended, and
+ * running → finishing → ended (the script ended by itself).
+ */
+type JobState =
+  /** The script runs; the supervisor measures it and checks its limits. */
+  | "running"
+  /** A limit or `cancel` asked the tree to end: SIGTERM was sent, SIGKILL follows after the grace period. */
+  | "stopping"
+  /** The root process exited; what is left of the tree is being killed. */
+  | "finishing"
+  /** Nothing of the tree is left; the result is fixed. */
+  | "ended";
+
+/** One script run by a LocalExecutor: the handle the worker holds. */
+class LocalJob implements ExecutionHandle {
+  readonly id: string;
+  private state: JobState = "running";
+  private cancelReason: string | null = null;
+  private killReason: string | null = null;
+  private result: ExecutionResult | null = null;
+  private killTimer: NodeJS.Timeout | null = null;
+  private readonly startedAt = new Date();
+  private readonly tree: ProcessTree;
+  private readonly ended: Promise<ExecutionResult>;
+  private settle: { resolve: (r: ExecutionResult) => void; reject: (e: unknown) => void } | null = null;
+
+  constructor(
+    pid: number,
+    private readonly spec: ExecutionSpec,
+    private readonly supervisor: ProcessSupervisor,
+  ) {
+    this.id = String(pid);
+    this.ended = new Promise((resolve, reject) => {
+      this.settle = { resolve, reject };
+    });
+    this.tree = supervisor.watch(pid, {
+      limits: spec.limits ?? null,
+      outputFiles: [spec.stdoutFile, spec.stderrFile],
+      onBreach: (reason) => this.onBreach(reason),
+    });
+  }
+
+  wait(): Promise<ExecutionResult> {
+    return this.ended;
+  }
+
+  poll(): ExecutionResult | null {
+    return this.result;
+  }
+
+  usage(): ResourceUsage {
+    return this.tree.usage();
+  }
+
+  async cancel(reason: string): Promise<void> {
+    if (this.state === "running") {
+      this.cancelReason = reason;
+      this.stop();
+    }
+    await this.ended.catch(() => {});
+  }
+
+  /** The launcher saw the root process exit: end the rest of the tree, then fix the result. */
+  async rootExited(exit: RootExit): Promise<void> {
+    if (this.killTimer) clearTimeout(this.killTimer);
+    this.state = "finishing";
+    try {
+      await this.supervisor.end(this.tree);
+    } catch (e) {
+      this.settle?.reject(e);
+      return;
+    }
+    // Written last, once nothing of the tree can write any more, so it is the last line of the
+    // error tail and of the file: the line the worker reports as the job's error.
+    if (this.killReason) appendToFile(this.spec.stderrFile, `killed: ${this.killReason}\n`);
+    this.result = {
+      exitCode: exit.code,
+      signal: exit.signal,
+      cancelReason: this.cancelReason,
+      killReason: this.killReason,
+      stdoutTail: fileTail(this.spec.stdoutFile, this.spec.tailLines),
+      stderrTail: fileTail(this.spec.stderrFile, this.spec.tailLines),
+      startedAt: this.startedAt,
+      finishedAt: new Date(),
+      usage: this.tree.usage(),
+    };
+    this.state = "ended";
+    this.settle?.resolve(this.result);
+  }
+
+  private onBreach(reason: string): void {
+    if (this.state !== "running") return;
+    this.killReason = reason;
+    this.stop();
+  }
+
+  /** SIGTERM to the whole tree now, SIGKILL to what is left of it after the grace period. */
+  private stop(): void {
+    this.state = "stopping";
+    this.supervisor.signal(this.tree, "SIGTERM");
+    this.killTimer = setTimeout(() => this.supervisor.signal(this.tree, "SIGKILL"), KILL_GRACE_MS);
+  }
+}
+
+function appendToFile(path: string, text: string): void {
   try {
-    process.kill(-pid, signal);
+    appendFileSync(path, text);
   } catch {
-    // the group is already gone
+    // the log folder is gone; the reason is still in the result
   }
 }

@@ -1,5 +1,6 @@
 import type { Stats } from "node:fs";
-import { stat } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
+import { join } from "node:path";
 import { type FSWatcher, watch } from "chokidar";
 import type { ArchiveLayout, EntryKind } from "./archive-layout.ts";
 
@@ -63,6 +64,25 @@ export class ArchiveWatcher {
     await Promise.all(watchers.map((w) => w.close()));
   }
 
+  private rescanSoon(dir: string): void {
+    const timer = setTimeout(() => {
+      if (!this.closed) this.listFiles(dir).catch(() => {}); // gone again: nothing to report
+    }, RESCAN_DELAY_MS);
+    timer.unref();
+  }
+
+  /** Reports every file under `dir` that the layouts may hold, entering only folders they allow. */
+  private async listFiles(dir: string): Promise<void> {
+    const { layout, onFile } = this.options;
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      if (this.closed) return;
+      const path = join(dir, entry.name);
+      if (entry.isDirectory() && layout.mayHold(path, "directory"))
+        await this.listFiles(path).catch(() => {});
+      else if (entry.isFile() && layout.mayHold(path, "file")) onFile(path);
+    }
+  }
+
   private async watchRoot(root: string): Promise<void> {
     const { layout, onFile, onError } = this.options;
     const watcher = watch(root, {
@@ -76,11 +96,20 @@ export class ArchiveWatcher {
     this.watchers.set(root, watcher);
     watcher.on("add", (path) => onFile(path));
     watcher.on("change", (path) => onFile(path));
+    watcher.on("addDir", (dir) => this.rescanSoon(dir));
     watcher.on("error", (error) => onError(error));
     const ready = new Promise<void>((resolve) => watcher.once("ready", resolve));
     await Promise.race([ready, this.closedSignal]);
   }
 }
+
+/**
+ * A new folder is listed again once its watch is surely in place: a file written between the
+ * watcher's own listing of the folder and the start of its watch would otherwise be missed
+ * until the next reconcile walk (seen with trees made level by level). Files reported twice are
+ * harmless: the announcer skips versions it has recorded.
+ */
+const RESCAN_DELAY_MS = 300;
 
 function entryKind(stats: Stats | undefined): EntryKind {
   if (stats?.isDirectory()) return "directory";

@@ -1,6 +1,25 @@
 import { z } from "zod";
 import { snsRunFields } from "./data-ready.ts";
 
+/** One attempt that could not start, kept with the job so the final error can tell the story. */
+export const RetryEntrySchema = z.looseObject({
+  attempt: z.number().int().positive(),
+  /** ISO time of the failed attempt. */
+  at: z.string(),
+  host: z.string(),
+  problem: z.string(),
+});
+export type RetryEntry = z.infer<typeof RetryEntrySchema>;
+
+export const RetryStateSchema = z.looseObject({
+  /** The attempt this message is (2 for the first retry). */
+  attempt: z.number().int().positive(),
+  /** Deliveries of the job before this message (so reported attempts keep counting up). */
+  deliveries: z.number().int().nonnegative(),
+  history: z.array(RetryEntrySchema),
+});
+export type RetryState = z.infer<typeof RetryStateSchema>;
+
 /**
  * `REDUCTION.DATA_READY`: one reduction for a worker. The SNS fields come first (an SNS
  * post-processing agent can consume this message); the rest are ours and optional, so that our
@@ -28,5 +47,7 @@ export const ReductionJobSchema = z.looseObject({
       advanced_vars: z.record(z.string(), z.unknown()),
     })
     .optional(),
+  /** Set on a job sent again after it could not start (not the script's fault). */
+  retry: RetryStateSchema.optional(),
 });
 export type ReductionJob = z.infer<typeof ReductionJobSchema>;

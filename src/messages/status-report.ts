@@ -1,7 +1,8 @@
 import { z } from "zod";
 
 /**
- * `REDUCTION.STARTED|COMPLETE|ERROR|DISABLED`: what a worker reports about a job. As in SNS,
+ * `REDUCTION.STARTED|COMPLETE|ERROR|DISABLED` (SNS) and `REDUCTION.RETRYING` (ours): what a
+ * worker reports about a job. As in SNS,
  * a report repeats the job's fields, `information` carries the worker's host name and `error`
  * the reason of a failure ("REDUCTION: <line>").
  */
@@ -29,5 +30,13 @@ export const StatusReportSchema = z.looseObject({
   log_tail: z.string().optional(),
   started_at: z.string().optional(),
   finished_at: z.string().optional(),
+  /** RETRYING: when the next attempt is due (ISO time). */
+  retry_at: z.string().optional(),
+  /** RETRYING: the worker stopped before the job finished and gave it back to the queue. */
+  handed_back: z.boolean().optional(),
+  /** Where the script ran (`local`, `ssh`, `slurm`). */
+  executor: z.string().optional(),
+  /** Highest resident memory of the script's process tree (bytes). */
+  peak_memory_bytes: z.number().int().nonnegative().nullable().optional(),
 });
 export type StatusReport = z.infer<typeof StatusReportSchema>;

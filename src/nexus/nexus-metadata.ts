@@ -12,6 +12,8 @@ export interface NexusMetadata {
   end_time?: string;
   experiment_identifier?: string;
   instrument_name?: string;
+  /** `entry/sample/name`: routing rules may match it. */
+  sample_name?: string;
   total_events?: number;
 }
 
@@ -96,6 +98,7 @@ function readEntry(entry: Group): NexusMetadata {
     end_time: readString(entry, "end_time"),
     experiment_identifier: readString(entry, "experiment_identifier"),
     instrument_name: readString(entry, "instrument/name"),
+    sample_name: readString(entry, "sample/name"),
     total_events: readNumber(entry, "total_counts") ?? sumEventBanks(entry),
   };
   // Drop absent fields so callers (and deepEqual) see them as missing rather than undefined-valued.

@@ -5,9 +5,10 @@
  * which JSON would turn into `1`, stays a "number" rather than an "integer".
  */
 import { execFile } from "node:child_process";
-import { basename, join } from "node:path";
+import { basename } from "node:path";
 import { z } from "zod";
 import { describeIssues } from "../messages/message-error.ts";
+import { packageFile } from "../package-files.ts";
 import type { VarType, VarValue } from "./variable-types.ts";
 
 export type { VarValue } from "./variable-types.ts";
@@ -35,7 +36,7 @@ export class ReduceVarsError extends Error {
   }
 }
 
-const HELPER = join(import.meta.dirname, "read_reduce_vars.py");
+const HELPER = packageFile("src", "scripts", "read_reduce_vars.py");
 const TIMEOUT_MS = 10_000;
 
 const TYPES = {

@@ -94,10 +94,15 @@ export async function markDispatched(
   database: SqlDatabase,
   reduction: ReductionRow,
   event: ReportEvent,
+  route: { queue: string; rule: string | null },
   now = Date.now(),
 ) {
   await database.transaction(async (trx) => {
-    await trx.updateTable("reductions").set({ dispatched_at: now }).where("id", "=", reduction.id).execute();
+    await trx
+      .updateTable("reductions")
+      .set({ dispatched_at: now, queue: route.queue, route: route.rule })
+      .where("id", "=", reduction.id)
+      .execute();
     await trx
       .insertInto("run_events")
       .values({
@@ -138,12 +143,25 @@ function reductionsWithRunFacts(database: SqlDatabase) {
     ]);
 }
 
-/** The job message of a reduction, built from the database (for re-sending after a restart). */
+/** The job message of a reduction and the run facts routing looks at, built from the database. */
 export async function jobMessageFor(database: SqlDatabase, reductionId: number) {
   const row = await reductionsWithRunFacts(database)
     .where("reductions.id", "=", reductionId)
     .executeTakeFirstOrThrow();
-  return jobMessage({ ...row, run_number: Number(row.run_number) }, row);
+  return {
+    job: jobMessage({ ...row, run_number: Number(row.run_number) }, row),
+    title: row.title,
+    metadata: parseMetadata(row.run_metadata),
+  };
+}
+
+function parseMetadata(text: string | null): Record<string, unknown> {
+  try {
+    const value = text ? (JSON.parse(text) as unknown) : null;
+    return value && typeof value === "object" ? (value as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
 }
 
 /** A run with the facts a re-run needs, and its latest reduction version. */

@@ -31,6 +31,14 @@ export interface RunView {
   interpreter: string | null;
   variables: unknown;
   description: string | null;
+  /** The queue the job was sent to and the routing rule that chose it (null: the default queue). */
+  queue: string | null;
+  route: string | null;
+  /** Where it ran (`local`, ...) and the highest memory its process tree used, in bytes. */
+  executor: string | null;
+  peak_memory_bytes: number | null;
+  /** While `retrying`: when the next attempt is due. */
+  retry_at: string | null;
 }
 
 export interface RunQuery {
@@ -82,6 +90,11 @@ export async function listRuns(database: SqlDatabase, query: RunQuery = {}): Pro
     "reductions.interpreter",
     "reductions.variables",
     "reductions.description",
+    "reductions.queue",
+    "reductions.route",
+    "reductions.executor",
+    "reductions.peak_memory_bytes",
+    "reductions.retry_at",
   ]);
   if (query.instrument) q = q.where("instruments.name", "=", query.instrument.toUpperCase());
   if (query.runNumber !== undefined) q = q.where("runs.run_number", "=", query.runNumber);
@@ -128,6 +141,11 @@ export async function listRuns(database: SqlDatabase, query: RunQuery = {}): Pro
     interpreter: r.interpreter,
     variables: r.variables === null ? null : (JSON.parse(r.variables) as unknown),
     description: r.description,
+    queue: r.queue,
+    route: r.route,
+    executor: r.executor,
+    peak_memory_bytes: r.peak_memory_bytes === null ? null : Number(r.peak_memory_bytes),
+    retry_at: iso(r.retry_at),
     duration_seconds:
       r.started_at !== null && r.finished_at !== null
         ? (Number(r.finished_at) - Number(r.started_at)) / 1000

@@ -12,6 +12,8 @@ export interface StateSchema {
   run_events: RunEventsTable;
   archive_files: ArchiveFilesTable;
   variable_sets: VariableSetsTable;
+  heartbeats: HeartbeatsTable;
+  routing_rules: RoutingRulesTable;
 }
 
 /** Where a variable set applies: the script's defaults, runs from a number on, or one experiment. */
@@ -122,6 +124,43 @@ export interface ReductionsTable {
   started_at: number | null;
   finished_at: number | null;
   updated_at: number;
+  /** The queue the job was sent to, and the routing rule that chose it (null: the default queue). */
+  queue: string | null;
+  route: string | null;
+  /** Where it ran: `local`, `ssh`, `slurm`. */
+  executor: string | null;
+  /** Highest resident memory of the script's process tree, in bytes. */
+  peak_memory_bytes: number | null;
+  /** While `retrying`: when the next attempt is due. */
+  retry_at: number | null;
+}
+
+/** The last heartbeat of each daemon (worker, coordinator, listener), by daemon id. */
+export interface HeartbeatsTable {
+  /** `<src_name>:<role>:<pid>`. */
+  daemon: string;
+  src_name: string;
+  role: string;
+  pid: number;
+  status: string;
+  /** The whole heartbeat message (JSON): running jobs, slots, version, queues. */
+  body: string;
+  first_seen_at: number;
+  last_seen_at: number;
+}
+
+/** Routing rules kept in the database (checked before the config's, lowest priority first). */
+export interface RoutingRulesTable {
+  id: Generated<number>;
+  name: string;
+  priority: number;
+  instrument: string | null;
+  title: string | null;
+  sample: string | null;
+  min_file_bytes: number | null;
+  queue: string;
+  created_by: string | null;
+  created_at: number;
 }
 
 /** Append-only: every message about a run, received or sent. */

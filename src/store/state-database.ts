@@ -10,8 +10,9 @@ import {
   SqliteDialect,
   sql,
 } from "kysely";
-import pg from "pg";
+import type pg from "pg";
 import { stateMigrations } from "./migrations/index.ts";
+import { pgDriver } from "./pg-driver.ts";
 import type { StateSchema } from "./schema.ts";
 
 export type Dialect = "sqlite" | "postgres";
@@ -49,7 +50,7 @@ const pgTypes = {
   getTypeParser: ((oid: number, format?: "text" | "binary") =>
     oid === 20
       ? (v: string) => Number(v)
-      : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+      : pgDriver().types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
 /** Opens `sqlite:<path>` or `postgres://…` without running migrations. */
@@ -83,7 +84,7 @@ export function openSqlDatabase<S = StateSchema>(url: string, poolSize = 10): Sq
     };
   }
   if (url.startsWith("postgres://") || url.startsWith("postgresql://")) {
-    const pool = new pg.Pool({ connectionString: url, max: poolSize, types: pgTypes });
+    const pool = new (pgDriver().Pool)({ connectionString: url, max: poolSize, types: pgTypes });
     // An idle client that loses its server emits 'error' on the pool; without a handler Node exits.
     pool.on("error", () => {});
     const db = new Kysely<S>({ dialect: new PostgresDialect({ pool }) });
@@ -119,25 +120,49 @@ function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
   };
 }
 
-/** Runs migrations with Kysely's migrator, in their own bookkeeping table. */
+/**
+ * Runs migrations with Kysely's migrator, in their own bookkeeping table.
+ *
+ * Several processes may start at once on one database. PostgreSQL migrations run in a transaction
+ * under an advisory lock (Kysely's adapter). Kysely takes no lock on SQLite, so there the
+ * migrations run on a connection of their own inside one `BEGIN IMMEDIATE` transaction: a second
+ * process waits for the first, then finds nothing left to do, and a crash leaves no half-made table.
+ */
 export async function migrate(
   database: SqlDatabase<unknown>,
   migrations: Record<string, Migration>,
   table: string,
 ): Promise<void> {
-  const migrator = new Migrator({
-    db: database.db as Kysely<unknown>,
-    provider: { getMigrations: async () => migrations },
-    migrationTableName: table,
-    migrationLockTableName: `${table}_lock`,
-  });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) {
-    const failed = results?.find((r) => r.status === "Error")?.migrationName ?? "?";
-    throw new DatabaseUnavailableError(
-      database.url,
-      new Error(`migration ${failed} failed: ${(error as Error).message}`),
-    );
+  const run = async (db: Kysely<unknown>) => {
+    const migrator = new Migrator({
+      db,
+      provider: { getMigrations: async () => migrations },
+      migrationTableName: table,
+      migrationLockTableName: `${table}_lock`,
+    });
+    const { error, results } = await migrator.migrateToLatest();
+    if (error) {
+      const failed = results?.find((r) => r.status === "Error")?.migrationName ?? "?";
+      throw new DatabaseUnavailableError(
+        database.url,
+        new Error(`migration ${failed} failed: ${(error as Error).message}`),
+      );
+    }
+  };
+  if (database.dialect !== "sqlite" || database.file === null) return run(database.db as Kysely<unknown>);
+  const own = new SQLite(database.file, { timeout: 30_000 });
+  const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database: own }) });
+  try {
+    own.exec("BEGIN IMMEDIATE");
+    try {
+      await run(db);
+      own.exec("COMMIT");
+    } catch (e) {
+      if (own.inTransaction) own.exec("ROLLBACK");
+      throw e;
+    }
+  } finally {
+    await db.destroy();
   }
 }
 

@@ -3,10 +3,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { basename, delimiter, dirname, join } from "node:path";
 import type { ReductionJob } from "../messages/reduction-job.ts";
+import { packageFile } from "../package-files.ts";
 import { type ReduceVarsModule, renderReduceVarsModule } from "../scripts/python-literal.ts";
 
-const ISIS_RUNNER = join(import.meta.dirname, "..", "scripts", "isis_runner.py");
-const SNS_RUNNER = join(import.meta.dirname, "..", "scripts", "sns_runner.py");
+const ISIS_RUNNER = packageFile("src", "scripts", "isis_runner.py");
+const SNS_RUNNER = packageFile("src", "scripts", "sns_runner.py");
 
 /** A scratch folder for one job: the script to run, the generated variables, the runner's result. */
 export interface JobWorkspace {

@@ -1,8 +1,7 @@
 import { hostname } from "node:os";
-import { basename, join } from "node:path";
+import { join } from "node:path";
 import type { Config } from "../config/load-config.ts";
 import type { ExecutionHandle, Executor } from "../executors/executor.ts";
-import { ExecutionStartError } from "../executors/executor.ts";
 import { LocalExecutor } from "../executors/local-executor.ts";
 import type { Logger } from "../logging/logger.ts";
 import { CancelSchema } from "../messages/cancel.ts";
@@ -11,11 +10,10 @@ import { type ReductionJob, ReductionJobSchema } from "../messages/reduction-job
 import { createScript } from "../scripts/script-writer.ts";
 import { parseOrReject } from "../transport/error-queue.ts";
 import type { IncomingMessage, Subscription, Transport } from "../transport/transport.ts";
-import { checkBeforeRun } from "./job-checks.ts";
-import { judgeExecution } from "./job-outcome.ts";
-import { additionalOutputDirs, commandFor, prepareWorkspace } from "./job-workspace.ts";
-import { copyToAdditionalDirs, outputFilesSince } from "./output-files.ts";
-import { locateScript, scriptPresent } from "./script-location.ts";
+import { type JobEnd, runJob } from "./job-runner.ts";
+import { planRetry } from "./retry-plan.ts";
+import { SlotScheduler, SlotWithdrawn } from "./slot-scheduler.ts";
+import { WorkerSettings } from "./worker-settings.ts";
 
 export interface WorkerDeps {
   config: Config;
@@ -32,67 +30,96 @@ class HandedBack extends Error {
 }
 
 /**
- * Runs reductions: takes a job from the worker queue when it has a free slot, runs the
- * instrument's script through the executor, and reports STARTED, then COMPLETE or ERROR (or
- * DISABLED when there is no script). The message is acknowledged only after the final report,
- * so a worker that dies mid-reduction loses nothing: the job is delivered again.
- * Reports go through the transport only; the worker never touches the state database.
+ * The worker's lifecycle:
+ * - `running`: takes jobs from its queues and runs them;
+ * - `stopping`: takes no new jobs; running ones may finish within the grace period, then are
+ *   ended and handed back; jobs waiting for a slot are handed back at once;
+ * - `stopped`: nothing runs, the executor is closed.
+ */
+export type WorkerState = "running" | "stopping" | "stopped";
+
+/**
+ * Runs reductions. It takes a job from its queues when it can use it (its free slots plus a
+ * small `hold` of waiting jobs), starts it when the limits allow (`SlotScheduler`: max_procs, per
+ * instrument in run order, one per experiment where asked), runs the script through the executor
+ * under memory/time/stall limits and reports STARTED, then COMPLETE / ERROR / DISABLED. A job
+ * that cannot start for reasons that are not the script's fault is reported RETRYING and sent
+ * again later with a growing delay. The message is acknowledged only after the final report, so
+ * a worker that dies loses nothing: the job is delivered again. Reports go through the transport
+ * only; the worker never touches the state database.
  */
 export class ReductionWorker {
-  private subscription: Subscription | null = null;
+  private readonly subscriptions: Subscription[] = [];
   private readonly services: Subscription[] = [];
   /** Jobs cancelled before they reached this worker (bounded: old entries are forgotten). */
   private readonly cancelled = new Set<string>();
   private readonly running = new Map<string, ExecutionHandle>();
-  private stopping = false;
   private readonly executor: Executor;
   private readonly host: string;
+  private readonly settings: WorkerSettings;
+  private readonly scheduler: SlotScheduler;
+  private state: WorkerState = "running";
+  private nextLocalKey = 0;
 
   private constructor(private readonly deps: WorkerDeps) {
     this.executor = deps.executor ?? new LocalExecutor();
     this.host = deps.host ?? hostname();
+    this.settings = new WorkerSettings(deps.config);
+    this.scheduler = new SlotScheduler({
+      maxProcs: deps.config.worker.max_procs,
+      perInstrument: (i) => this.settings.perInstrument(i),
+      onePerExperiment: (i) => this.settings.rules(i).onePerExperiment,
+    });
   }
 
   static async start(deps: WorkerDeps): Promise<ReductionWorker> {
     const worker = new ReductionWorker(deps);
-    const { config } = deps;
-    worker.subscription = await deps.transport.subscribe(
-      config.queues.reduction_data_ready,
-      (m) => worker.onJob(m),
-      {
-        prefetch: config.worker.max_procs,
-      },
-    );
+    const { config, transport } = deps;
+    const prefetch = config.worker.max_procs + worker.settings.hold;
+    for (const queue of worker.settings.queues) {
+      worker.subscriptions.push(await transport.subscribe(queue, (m) => worker.onJob(m), { prefetch }));
+    }
     worker.services.push(
-      await deps.transport.subscribe(config.queues.cancel, (m) => worker.onCancel(m)),
-      await deps.transport.subscribe(config.queues.create_script, (m) => worker.onCreateScript(m)),
+      await transport.subscribe(config.queues.cancel, (m) => worker.onCancel(m)),
+      await transport.subscribe(config.queues.create_script, (m) => worker.onCreateScript(m)),
     );
     deps.log.info(
-      { queue: config.queues.reduction_data_ready, max_procs: config.worker.max_procs },
+      { queues: worker.settings.queues, max_procs: config.worker.max_procs, prefetch },
       "worker started",
     );
     return worker;
   }
 
-  /** Reductions running now, by job id. */
-  get activeJobs(): string[] {
-    return [...this.running.keys()];
+  /** What the worker is doing, for heartbeats and status. */
+  status() {
+    const { running, waiting } = this.scheduler.state;
+    return {
+      state: this.state,
+      slots: this.deps.config.worker.max_procs,
+      running,
+      waiting,
+      queues: this.settings.queues,
+      executor: this.executor.kind,
+    };
   }
 
   /**
-   * Stops taking work and lets running reductions finish for up to `graceMs`; after that they are
-   * killed and their jobs handed back to the queue, to be run again by another worker.
+   * Stops taking work, hands waiting jobs back, and lets running reductions finish for up to
+   * `graceMs`; after that they are ended and handed back to the queue, to run again elsewhere.
    */
   async stop(graceMs = this.deps.config.worker.stop_grace_seconds * 1000): Promise<void> {
-    this.stopping = true;
+    if (this.state !== "running") return;
+    this.state = "stopping";
+    this.scheduler.withdrawAll("the worker is stopping");
     const timer = setTimeout(() => {
       for (const handle of this.running.values())
         handle.cancel("worker stopped; the job is handed back").catch(() => {});
     }, graceMs);
     await Promise.all(this.services.map((s) => s.unsubscribe()));
-    await this.subscription?.unsubscribe();
+    await Promise.all(this.subscriptions.map((s) => s.unsubscribe()));
     clearTimeout(timer);
     await this.executor.close();
+    this.state = "stopped";
   }
 
   private async onJob(message: IncomingMessage): Promise<void> {
@@ -102,121 +129,98 @@ export class ReductionWorker {
       log.warn({ message_id: message.id }, "job refused: sent to the error queue");
       return;
     }
-    if (job.job_id && this.cancelled.has(job.job_id)) {
-      log.info({ job_id: job.job_id }, "job was cancelled before it started; not run");
+    if (this.state !== "running") throw new HandedBack("the worker is stopping");
+    const key = job.job_id ?? `local-${this.nextLocalKey++}`;
+    if (this.cancelled.has(key)) {
+      log.info({ job_id: key }, "job was cancelled before it started; not run");
       return;
     }
-    const base = { ...job, information: this.host, host: this.host, attempt: message.deliveryCount };
-    const where = locateScript(config, job);
-    // A job with a recorded script runs that text; otherwise (an SNS workflow manager's job) the
-    // script file's presence decides, as at SNS.
-    if (!job.script && !scriptPresent(where.script)) {
-      await this.report(config.queues.reduction_disabled, {
-        ...base,
-        error: `no reduction script at ${where.script}`,
+    let release: () => void;
+    try {
+      release = await this.scheduler.acquire({
+        key,
+        instrument: job.instrument.toUpperCase(),
+        experiment: job.ipts.toUpperCase(),
+        runNumber: job.run_number,
       });
+    } catch (e) {
+      if (!(e instanceof SlotWithdrawn)) throw e;
+      if (this.state !== "running") throw new HandedBack(e.message);
+      log.info({ job_id: key, reason: e.reason }, "waiting job withdrawn; not run");
       return;
     }
-    const logDir = join(where.outputDir, "reduction_log");
-    const problem = checkBeforeRun(job.data_file, [where.outputDir, logDir], where.interpreter);
-    if (problem) {
+    try {
+      const attempt = (job.retry?.deliveries ?? 0) + message.deliveryCount;
+      const end = await runJob(this.runnerDeps(key), job, attempt, () => this.state !== "running");
+      await this.afterJob(end, job, message);
+    } finally {
+      release();
+    }
+  }
+
+  /** Follows up a job that did not end in a final report: a retry, or a hand-back. */
+  private async afterJob(end: JobEnd, job: ReductionJob, message: IncomingMessage): Promise<void> {
+    const { config, transport, log } = this.deps;
+    if (end.kind === "reported") return;
+    if (end.kind === "interrupted") {
+      await this.report(config.queues.reduction_retrying, {
+        ...end.report,
+        handed_back: true,
+        error: `worker on ${this.host} stopped`,
+      });
+      throw new HandedBack(`job ${job.job_id ?? ""} handed back: worker stopping`);
+    }
+    const retry = config.worker.retry;
+    const plan = planRetry(
+      job.retry,
+      message.deliveryCount,
+      { at: new Date(), host: this.host, problem: end.problem },
+      { attempts: retry.attempts, initialMs: retry.initial_seconds * 1000, maxMs: retry.max_seconds * 1000 },
+    );
+    if (plan.kind === "give_up") {
       await this.report(config.queues.reduction_error, {
-        ...base,
-        error: problem,
+        ...end.report,
+        error: plan.error,
+        retry_history: plan.history,
         finished_at: new Date().toISOString(),
       });
+      log.warn({ job_id: job.job_id, problem: end.problem }, "job could not start; gave up");
       return;
     }
-    const logs = {
-      log_file: join(logDir, `${basename(job.data_file)}.log`),
-      err_file: join(logDir, `${basename(job.data_file)}.err`),
-    };
-    await this.runScript(job, base, where, logs);
-  }
-
-  private async runScript(
-    job: ReductionJob,
-    base: Record<string, unknown>,
-    where: ReturnType<typeof locateScript>,
-    logs: { log_file: string; err_file: string },
-  ): Promise<void> {
-    const { config, log } = this.deps;
-    const startedAt = new Date();
-    const reportBase = { ...base, ...logs, output_dir: where.outputDir, pid: process.pid };
-    await this.report(config.queues.reduction_started, {
-      ...reportBase,
-      started_at: startedAt.toISOString(),
+    // The copy is sent before the original is acknowledged: a crash in between runs it twice at
+    // worst (the coordinator records one result), never loses it.
+    await transport.send(message.destination, {
+      body: JSON.stringify({ ...job, retry: plan.next }),
+      delayMs: plan.delayMs,
     });
-    const key = job.job_id ?? `${job.instrument}:${job.run_number}:${startedAt.getTime()}`;
-    const workspace = prepareWorkspace({ ...job, convention: where.convention }, where.script);
-    try {
-      const { command, args } = commandFor(
-        { ...job, convention: where.convention },
-        workspace,
-        where.interpreter,
-        where.outputDir,
-      );
-      let handle: ExecutionHandle;
-      try {
-        handle = await this.executor.start({
-          command,
-          args,
-          cwd: where.outputDir,
-          env: { ...scriptEnvironment(job, where.outputDir), ...workspace.env },
-          stdoutFile: logs.log_file,
-          stderrFile: logs.err_file,
-          tailLines: config.worker.log_tail_lines,
-        });
-      } catch (e) {
-        if (!(e instanceof ExecutionStartError)) throw e;
-        await this.report(config.queues.reduction_error, {
-          ...reportBase,
-          error: e.message,
-          finished_at: new Date().toISOString(),
-        });
-        return;
-      }
-      this.running.set(key, handle);
-      log.info(
-        { job_id: job.job_id, instrument: job.instrument, run: job.run_number, pid: handle.id },
-        "reduction started",
-      );
-      const result = await handle.wait().finally(() => this.running.delete(key));
-      if (this.stopping && result.cancelReason)
-        throw new HandedBack(`job ${key} handed back: worker stopping`);
-      const outcome = judgeExecution(result);
-      const done = {
-        ...reportBase,
-        started_at: result.startedAt.toISOString(),
-        finished_at: result.finishedAt.toISOString(),
-        exit_code: result.exitCode,
-      };
-      if (outcome.ok) {
-        const output_files = outputFilesSince(where.outputDir, result.startedAt);
-        const extra =
-          where.convention === "isis"
-            ? copyToAdditionalDirs(output_files, where.outputDir, additionalOutputDirs(workspace))
-            : [];
-        await this.report(config.queues.reduction_complete, {
-          ...done,
-          output_files,
-          ...(extra.length ? { additional_output_dirs: extra } : {}),
-          log_tail: result.stdoutTail.join("\n"),
-        });
-      } else {
-        await this.report(config.queues.reduction_error, {
-          ...done,
-          error: outcome.error,
-          log_tail: result.stderrTail.join("\n"),
-        });
-      }
-      log.info({ job_id: job.job_id, ok: outcome.ok, exit_code: result.exitCode }, "reduction finished");
-    } finally {
-      workspace.remove();
-    }
+    await this.report(config.queues.reduction_retrying, {
+      ...end.report,
+      error: plan.message,
+      retry_at: new Date(Date.now() + plan.delayMs).toISOString(),
+      retry_delay_ms: plan.delayMs,
+    });
+    log.warn(
+      { job_id: job.job_id, problem: end.problem, delay_ms: plan.delayMs },
+      "job could not start; retrying",
+    );
   }
 
-  /** A job was cancelled: kill it if it runs here, else remember not to start it. */
+  private runnerDeps(key: string) {
+    return {
+      config: this.deps.config,
+      executor: this.executor,
+      settings: this.settings,
+      log: this.deps.log,
+      host: this.host,
+      report: (destination: string, body: Record<string, unknown>) => this.report(destination, body),
+      running: (handle: ExecutionHandle | null) => {
+        if (handle) this.running.set(key, handle);
+        else this.running.delete(key);
+      },
+    };
+  }
+
+  /** A job was cancelled: kill it if it runs here, drop it if it waits here, else remember it. */
   private async onCancel(message: IncomingMessage): Promise<void> {
     const { config, transport } = this.deps;
     const cancel = await parseOrReject(transport, config.queues.postprocess_error, message, CancelSchema);
@@ -224,6 +228,7 @@ export class ReductionWorker {
     const { job_id: jobId, cancelled_by: by } = cancel;
     const running = this.running.get(jobId);
     if (running) await running.cancel(`cancelled by ${by}`);
+    this.scheduler.withdraw(jobId, `cancelled by ${by}`);
     this.cancelled.add(jobId);
     if (this.cancelled.size > 10_000) this.cancelled.delete(this.cancelled.values().next().value as string);
   }
@@ -261,18 +266,4 @@ export class ReductionWorker {
       }
     }
   }
-}
-
-function scriptEnvironment(job: ReductionJob, outputDir: string): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
-  return {
-    ...env,
-    PYTHONUNBUFFERED: "1",
-    AUTOREDUCE_INSTRUMENT: job.instrument,
-    AUTOREDUCE_RUN_NUMBER: String(job.run_number),
-    AUTOREDUCE_EXPERIMENT: job.ipts,
-    AUTOREDUCE_OUTPUT_DIR: outputDir,
-    AUTOREDUCE_JOB_ID: job.job_id ?? "",
-  };
 }

@@ -135,7 +135,19 @@ export function waitForRun(
   what: string,
   timeoutMs = 30_000,
 ): Promise<RunView> {
-  return waitFor(async () => (await runsJson(configFile)).find(predicate), what, timeoutMs, 200);
+  let seen: RunView[] = [];
+  return waitFor(
+    async () => {
+      seen = await runsJson(configFile);
+      return seen.find(predicate);
+    },
+    what,
+    timeoutMs,
+    200,
+  ).catch((e: Error) => {
+    const runs = seen.map((r) => `${r.instrument} ${r.run_number} v${r.version} ${r.status}`).join(", ");
+    throw new Error(`${e.message}; runs seen last: ${runs || "none"}`);
+  });
 }
 
 /** `autoreduce serve --config FILE --no-api`, waited for until it says it is running. */

@@ -4,8 +4,7 @@ import { applyReport, undispatchedReductions } from "../../src/store/reduction-s
 import { type ReadyRun, recordReadyRun } from "../../src/store/run-store.ts";
 import { listRuns, runEvents } from "../../src/store/run-views.ts";
 import { openStateDatabase, type SqlDatabase } from "../../src/store/state-database.ts";
-import { createTestDatabase } from "../helpers/postgres.ts";
-import { tempDir } from "../helpers/temp-dir.ts";
+import { openBackendDatabase } from "../helpers/backend-database.ts";
 
 const ready = (over: Partial<ReadyRun> = {}): ReadyRun => ({
   facility: "SNS",
@@ -30,22 +29,11 @@ const ready = (over: Partial<ReadyRun> = {}): ReadyRun => ({
 for (const backend of ["SQLite", "PostgreSQL"] as const) {
   describe(`state store on ${backend}`, () => {
     let database: SqlDatabase;
-    let cleanup: () => Promise<void>;
+    let close: () => Promise<void>;
     before(async () => {
-      if (backend === "SQLite") {
-        const dir = tempDir();
-        database = await openStateDatabase(`sqlite:${dir.path}/state.db`);
-        cleanup = async () => dir.cleanup();
-      } else {
-        const { url, drop } = await createTestDatabase();
-        database = await openStateDatabase(url);
-        cleanup = drop;
-      }
+      ({ database, close } = await openBackendDatabase(backend));
     });
-    after(async () => {
-      await database.close();
-      await cleanup();
-    });
+    after(() => close());
 
     test("migrations run again on an up-to-date database without change", async () => {
       const again = await openStateDatabase(database.url);

@@ -34,6 +34,7 @@ describe("reduction worker (real python3)", () => {
   before(async () => {
     stack = await openStack({
       instruments: { OK: {}, RAISE: {}, EXIT: {}, NOSCRIPT: {}, NOPY: { interpreter: "no-such-python" } },
+      worker: { retry: { attempts: 1 } },
     });
     for (const [inst, text] of [
       ["OK", OK_SCRIPT],
@@ -135,10 +136,11 @@ describe("reduction worker (real python3)", () => {
     assert.ok(!existsSync(join(stack.config.output.root, "NOSCRIPT")));
   });
 
-  test("a missing data file or interpreter is an ERROR before the script runs", async () => {
+  test("a missing data file or interpreter is an ERROR before the script runs (with one attempt allowed)", async () => {
     const missing = await runJob("OK", false);
     assert.equal(missing.destination, "/queue/REDUCTION.ERROR");
-    assert.match(missing.report.error, /^Data file not found: /);
+    assert.match(missing.report.error, /^REDUCTION: gave up after 1 attempt: Data file not found: /);
+    assert.equal(missing.started, undefined, "nothing was started");
     const nopy = await runJob("NOPY");
     assert.match(nopy.report.error, /interpreter not found: no-such-python/);
   });

@@ -2,7 +2,8 @@ import { EventEmitter } from "node:events";
 import { type FSWatcher, watch } from "node:fs";
 import { basename, dirname } from "node:path";
 import { sql } from "kysely";
-import pg from "pg";
+import type pg from "pg";
+import { pgDriver } from "../../store/pg-driver.ts";
 import type { SqlDatabase } from "../../store/state-database.ts";
 
 /**
@@ -84,7 +85,7 @@ function listenPostgres(url: string, out: EventEmitter): () => Promise<void> {
   let closed = false;
   let retry: NodeJS.Timeout | null = null;
   const connect = () => {
-    const c = new pg.Client({ connectionString: url });
+    const c = new (pgDriver().Client)({ connectionString: url });
     client = c;
     const reconnect = () => {
       c.removeAllListeners();

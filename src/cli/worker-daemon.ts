@@ -1,0 +1,97 @@
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { ConfigError } from "../config/config-error.ts";
+import { type Config, configFromObject, loadConfig } from "../config/load-config.ts";
+import {
+  formatPostProcessingConf,
+  mergePostProcessingConf,
+  type PostProcessingConf,
+  readPostProcessingConf,
+} from "../config/post-processing-conf.ts";
+import { createLogger } from "../logging/logger.ts";
+import { normalizeDestination } from "../messages/destinations.ts";
+import { startHeartbeat, workerDetails } from "../service/heartbeat.ts";
+import { openTransport } from "../transport/open-transport.ts";
+import { ReductionWorker } from "../worker/reduction-worker.ts";
+import { WorkerSettings } from "../worker/worker-settings.ts";
+import { runUntilSignal } from "./part-runner.ts";
+
+export interface WorkerOptions {
+  config?: string;
+  postProcessingConf?: string;
+  queue?: string[];
+  showConfig?: boolean;
+}
+
+/**
+ * The worker's config: autoreduce.yaml (optional when an SNS agent file is given), the SNS
+ * agent's post_processing.conf over it, and `--queue` over both.
+ */
+export function workerConfig(options: WorkerOptions): { config: Config; sns: PostProcessingConf | null } {
+  const sns = options.postProcessingConf ? readSnsFile(options.postProcessingConf) : null;
+  const adjust = (raw: Record<string, unknown>) => {
+    const merged = sns ? mergePostProcessingConf(raw, sns) : raw;
+    if (!options.queue?.length) return merged;
+    const worker = (merged.worker ?? {}) as Record<string, unknown>;
+    return { ...merged, worker: { ...worker, queues: options.queue.map(normalizeDestination) } };
+  };
+  if (options.config || !sns)
+    return { config: loadConfig(options.config ?? "autoreduce.yaml", process.env, adjust), sns };
+  return { config: configFromObject(adjust({}), sns.source), sns };
+}
+
+function readSnsFile(path: string): PostProcessingConf {
+  const file = resolve(path);
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new ConfigError(file, [`cannot read the file (${(e as NodeJS.ErrnoException).code ?? String(e)})`]);
+  }
+  return readPostProcessingConf(text, file);
+}
+
+/** What the worker will do, in words: pools, limits, policy, and the SNS keys used or ignored. */
+export function describeWorker(config: Config, sns: PostProcessingConf | null): string[] {
+  const settings = new WorkerSettings(config);
+  const w = config.worker;
+  return [
+    ...(sns ? formatPostProcessingConf(sns) : []),
+    `queues: ${settings.queues.join(", ")}`,
+    `slots: ${w.max_procs} (per instrument: ${w.jobs_per_instrument || "no limit"}, one per experiment: ${w.one_per_experiment}, held beyond slots: ${settings.hold})`,
+    `limits: memory ${w.memory_limit ?? "none"}, time ${w.time_limit_minutes ?? "none"} min, stall ${w.stall_minutes ?? "none"} min, checked every ${w.check_interval_seconds} s`,
+    `success: ${w.success}${w.exceptions.length ? ` (allow-list: ${w.exceptions.length} patterns)` : ""}`,
+    `retries: ${w.retry.attempts} attempts, ${w.retry.initial_seconds} s doubling to ${w.retry.max_seconds} s`,
+    `scripts: ${config.scripts.root}/<INST>/${config.scripts.file} with ${config.scripts.interpreter}`,
+  ];
+}
+
+export async function runWorker(options: WorkerOptions): Promise<void> {
+  const { config, sns } = workerConfig(options);
+  if (options.showConfig) {
+    process.stdout.write(`${describeWorker(config, sns).join("\n")}\n`);
+    return;
+  }
+  const log = createLogger(config.log_level, "worker");
+  for (const line of describeWorker(config, sns)) log.info(line);
+  if (sns?.broker)
+    log.warn("the SNS file names brokers: the STOMP transport is not in this version; using transport.kind");
+  const { transport, close } = await openTransport(config, log);
+  const part = await ReductionWorker.start({ config, transport, log });
+  // Beats go on while running reductions finish, so a draining worker does not look dead.
+  const heartbeat = await startHeartbeat({
+    transport,
+    config,
+    log,
+    kind: "worker",
+    details: () => workerDetails(part),
+  });
+  await runUntilSignal(
+    [
+      { name: "transport", stop: close },
+      { name: "heartbeat", stop: () => heartbeat.stop() },
+      { name: "worker", stop: () => part.stop() },
+    ],
+    log,
+  );
+}

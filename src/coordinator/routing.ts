@@ -1,0 +1,47 @@
+/**
+ * Which queue a run's job goes to. Rules come from the database (ordered by priority) and then
+ * the config; every condition a rule gives must match, and the first matching rule wins. No match:
+ * the default queue. A pure decision, table-tested; the chosen rule is recorded with the reduction.
+ */
+export interface RouteRule {
+  name: string;
+  /** Instrument name; absent: any. */
+  instrument?: string | null | undefined;
+  /** Regular expression on the run title. */
+  title?: string | null | undefined;
+  /** Regular expression on the sample name. */
+  sample?: string | null | undefined;
+  /** The raw file is at least this many bytes. */
+  min_file_bytes?: number | null | undefined;
+  queue: string;
+}
+
+/** What rules may look at. Unknown facts (null) never match a condition on them. */
+export interface RunFacts {
+  instrument: string;
+  title: string | null;
+  sample: string | null;
+  fileBytes: number | null;
+}
+
+export interface Route {
+  queue: string;
+  /** The rule's name; null for the default queue. */
+  rule: string | null;
+}
+
+export function chooseRoute(rules: readonly RouteRule[], run: RunFacts, defaultQueue: string): Route {
+  for (const rule of rules) {
+    if (matches(rule, run)) return { queue: rule.queue, rule: rule.name };
+  }
+  return { queue: defaultQueue, rule: null };
+}
+
+function matches(rule: RouteRule, run: RunFacts): boolean {
+  if (rule.instrument && rule.instrument.toUpperCase() !== run.instrument.toUpperCase()) return false;
+  if (rule.title && (run.title === null || !new RegExp(rule.title).test(run.title))) return false;
+  if (rule.sample && (run.sample === null || !new RegExp(rule.sample).test(run.sample))) return false;
+  if (rule.min_file_bytes != null && (run.fileBytes === null || run.fileBytes < rule.min_file_bytes))
+    return false;
+  return true;
+}

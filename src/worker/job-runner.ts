@@ -1,0 +1,184 @@
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { basename, join } from "node:path";
+import type { Config } from "../config/load-config.ts";
+import type { ExecutionHandle, ExecutionResult, Executor } from "../executors/executor.ts";
+import { ExecutionStartError } from "../executors/executor.ts";
+import type { Logger } from "../logging/logger.ts";
+import type { ReductionJob } from "../messages/reduction-job.ts";
+import { checkBeforeRun } from "./job-checks.ts";
+import { additionalOutputDirs, commandFor, prepareWorkspace } from "./job-workspace.ts";
+import { copyToAdditionalDirs, outputFilesSince } from "./output-files.ts";
+import { locateScript, scriptPresent } from "./script-location.ts";
+import { judgeOutcome } from "./success-policy.ts";
+import type { WorkerSettings } from "./worker-settings.ts";
+
+/** Bytes of stderr read to judge a script (the end of the file; SNS reads it all). */
+const STDERR_READ_LIMIT = 1 << 20;
+
+export interface JobRunnerDeps {
+  config: Config;
+  executor: Executor;
+  settings: WorkerSettings;
+  log: Logger;
+  host: string;
+  report: (destination: string, body: Record<string, unknown>) => Promise<void>;
+  /** Called with the handle once the script runs, and with null when it ended. */
+  running: (handle: ExecutionHandle | null) => void;
+}
+
+/**
+ * How one job ended at this worker:
+ * - `reported`: a final report (COMPLETE, ERROR, DISABLED) was sent;
+ * - `not_started`: the job could not start for a reason that is not the script's fault;
+ * - `interrupted`: the worker is stopping and ended the script; the job goes back to the queue.
+ */
+export type JobEnd =
+  | { kind: "reported" }
+  | { kind: "not_started"; problem: string; report: Record<string, unknown> }
+  | { kind: "interrupted"; report: Record<string, unknown> };
+
+/** Runs one job whose slot has been granted: checks, STARTED, the script under limits, the verdict. */
+export async function runJob(
+  deps: JobRunnerDeps,
+  job: ReductionJob,
+  attempt: number,
+  isStopping: () => boolean,
+): Promise<JobEnd> {
+  const { config } = deps;
+  const where = locateScript(config, job);
+  const base = { ...job, information: deps.host, host: deps.host, attempt, executor: deps.executor.kind };
+  delete (base as { retry?: unknown }).retry;
+  // A job with a recorded script runs that text; otherwise (an SNS workflow manager's job) the
+  // script file's presence decides, as at SNS.
+  if (!job.script && !scriptPresent(where.script)) {
+    await deps.report(config.queues.reduction_disabled, {
+      ...base,
+      error: `no reduction script at ${where.script}`,
+    });
+    return { kind: "reported" };
+  }
+  const logDir = join(where.outputDir, "reduction_log");
+  const problem = checkBeforeRun(job.data_file, [where.outputDir, logDir], where.interpreter);
+  if (problem) return { kind: "not_started", problem, report: base };
+  const logs = {
+    log_file: join(logDir, `${basename(job.data_file)}.log`),
+    err_file: join(logDir, `${basename(job.data_file)}.err`),
+  };
+  const reportBase = { ...base, ...logs, output_dir: where.outputDir, pid: process.pid };
+  const startedAt = new Date();
+  const workspace = prepareWorkspace({ ...job, convention: where.convention }, where.script);
+  try {
+    const { command, args } = commandFor(
+      { ...job, convention: where.convention },
+      workspace,
+      where.interpreter,
+      where.outputDir,
+    );
+    let handle: ExecutionHandle;
+    try {
+      handle = await deps.executor.start({
+        command,
+        args,
+        cwd: where.outputDir,
+        env: { ...scriptEnvironment(job, where.outputDir), ...workspace.env },
+        stdoutFile: logs.log_file,
+        stderrFile: logs.err_file,
+        tailLines: config.worker.log_tail_lines,
+        limits: deps.settings.rules(job.instrument).limits,
+      });
+    } catch (e) {
+      if (!(e instanceof ExecutionStartError)) throw e;
+      return { kind: "not_started", problem: e.message, report: reportBase };
+    }
+    await deps.report(config.queues.reduction_started, {
+      ...reportBase,
+      started_at: startedAt.toISOString(),
+    });
+    deps.running(handle);
+    deps.log.info(
+      { job_id: job.job_id, instrument: job.instrument, run: job.run_number, pid: handle.id },
+      "reduction started",
+    );
+    const result = await handle.wait().finally(() => deps.running(null));
+    if (isStopping() && result.cancelReason) return { kind: "interrupted", report: reportBase };
+    await reportResult(deps, job, where, workspace, reportBase, result, logs.err_file);
+    return { kind: "reported" };
+  } finally {
+    workspace.remove();
+  }
+}
+
+async function reportResult(
+  deps: JobRunnerDeps,
+  job: ReductionJob,
+  where: ReturnType<typeof locateScript>,
+  workspace: ReturnType<typeof prepareWorkspace>,
+  reportBase: Record<string, unknown>,
+  result: ExecutionResult,
+  errFile: string,
+): Promise<void> {
+  const { config } = deps;
+  const outcome = judgeOutcome(
+    { ...result, stderr: readEnd(errFile, STDERR_READ_LIMIT), stdoutTail: result.stdoutTail },
+    deps.settings.rules(job.instrument).policy,
+  );
+  const done = {
+    ...reportBase,
+    started_at: result.startedAt.toISOString(),
+    finished_at: result.finishedAt.toISOString(),
+    exit_code: result.exitCode,
+    peak_memory_bytes: result.usage.peakMemoryBytes,
+  };
+  if (outcome.ok) {
+    const output_files = outputFilesSince(where.outputDir, result.startedAt);
+    const extra =
+      where.convention === "isis"
+        ? copyToAdditionalDirs(output_files, where.outputDir, additionalOutputDirs(workspace))
+        : [];
+    await deps.report(config.queues.reduction_complete, {
+      ...done,
+      ...(outcome.information ? { information: outcome.information } : {}),
+      output_files,
+      ...(extra.length ? { additional_output_dirs: extra } : {}),
+      log_tail: result.stdoutTail.join("\n"),
+    });
+  } else {
+    await deps.report(config.queues.reduction_error, {
+      ...done,
+      error: outcome.error,
+      log_tail: result.stderrTail.join("\n"),
+    });
+  }
+  deps.log.info({ job_id: job.job_id, ok: outcome.ok, exit_code: result.exitCode }, "reduction finished");
+}
+
+/** The last `limit` bytes of a file as text ("" if it cannot be read). */
+function readEnd(path: string, limit: number): string {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, "r");
+    const size = fstatSync(fd).size;
+    const length = Math.min(size, limit);
+    const buffer = Buffer.alloc(length);
+    readSync(fd, buffer, 0, length, size - length);
+    return buffer.toString("utf8");
+  } catch {
+    return "";
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+function scriptEnvironment(job: ReductionJob, outputDir: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  return {
+    ...env,
+    PYTHONUNBUFFERED: "1",
+    AUTOREDUCE_INSTRUMENT: job.instrument,
+    AUTOREDUCE_RUN_NUMBER: String(job.run_number),
+    AUTOREDUCE_EXPERIMENT: job.ipts,
+    AUTOREDUCE_OUTPUT_DIR: outputDir,
+    AUTOREDUCE_JOB_ID: job.job_id ?? "",
+  };
+}

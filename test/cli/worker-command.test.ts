@@ -1,0 +1,35 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { test } from "node:test";
+import { cli } from "../helpers/deployment.ts";
+
+const FIXTURES = join(import.meta.dirname, "..", "fixtures", "sns");
+
+test("worker --post-processing-conf --show-config: the SNS agent's settings, and the keys it ignores with reasons", async () => {
+  const result = await cli([
+    "worker",
+    "--post-processing-conf",
+    join(FIXTURES, "post_processing.conf"),
+    "--queue",
+    "REDUCTION.HIMEM.DATA_READY",
+    "--show-config",
+  ]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /used {5}max_procs → worker\.max_procs/);
+  assert.match(result.stdout, /ignored {2}task_script: our worker runs reductions itself/);
+  assert.match(result.stdout, /^queues: \/queue\/REDUCTION\.HIMEM\.DATA_READY$/m, "--queue wins");
+  assert.match(result.stdout, /^slots: 10 \(per instrument: 4/m);
+  assert.match(result.stdout, /^success: stderr \(allow-list: 12 patterns\)$/m);
+  assert.doesNotMatch(result.stdout + result.stderr, /XXXXX|xxxxxxx/, "no password is printed");
+});
+
+test("worker --post-processing-conf with invalid JSON exits 2 naming the line", async () => {
+  const result = await cli([
+    "worker",
+    "--post-processing-conf",
+    join(FIXTURES, "post_processing.typo.conf"),
+    "--show-config",
+  ]);
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /not valid JSON at line 6, column 16/);
+});
