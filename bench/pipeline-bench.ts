@@ -24,16 +24,26 @@ export type Interpreter = keyof typeof NOOP;
 /** Makes a fresh database for one measurement (PostgreSQL); SQLite gets a fresh file anyway. */
 export type DatabaseFactory = () => Promise<{ url: string; drop: () => Promise<void> }>;
 
+/** Where a measurement keeps state and sends messages. */
+export interface Backend {
+  name: string;
+  /** A fresh PostgreSQL database per measurement; none: SQLite in the scratch folder. */
+  database?: DatabaseFactory;
+  /** The `transport:` config section; none: the embedded transport. */
+  transport?: Record<string, unknown>;
+}
+
 async function setUp(
   concurrency: number,
-  makeDatabase?: DatabaseFactory,
+  backend: Backend,
   workerProcess = false,
   interpreter: Interpreter = "bash",
   workers = 1,
 ) {
-  const fresh = makeDatabase ? await makeDatabase() : null;
+  const fresh = backend.database ? await backend.database() : null;
   const stack = await openStack(
     {
+      ...(backend.transport ? { transport: backend.transport } : {}),
       instruments: { BENCH: { interpreter } },
       // A bash script must not be named .py: a .py script is started through the Python runner.
       scripts: { file: interpreter === "bash" ? "reduce_{instrument}.sh" : "reduce_{instrument}.py" },
@@ -131,8 +141,8 @@ async function waitAllDone(stack: Stack, count: number): Promise<void> {
 const epochMs = (file: string) => Number(readFileSync(file, "utf8").trim()) * 1000;
 
 /** Sends runs one at a time and measures the time around the script. */
-async function overhead(runs: number, makeDatabase?: DatabaseFactory) {
-  const { stack, close } = await setUp(1, makeDatabase);
+async function overhead(runs: number, backend: Backend) {
+  const { stack, close } = await setUp(1, backend);
   const dispatch: number[] = [];
   const completion: number[] = [];
   try {
@@ -160,12 +170,12 @@ async function overhead(runs: number, makeDatabase?: DatabaseFactory) {
 export async function throughput(
   runs: number,
   concurrency: number,
-  makeDatabase?: DatabaseFactory,
+  backend: Backend,
   workerProcess = false,
   interpreter: Interpreter = "bash",
   workers = 1,
 ): Promise<number> {
-  const { stack, close } = await setUp(concurrency, makeDatabase, workerProcess, interpreter, workers);
+  const { stack, close } = await setUp(concurrency, backend, workerProcess, interpreter, workers);
   try {
     const paths = Array.from({ length: runs }, (_, i) => dataFile(stack, i + 1));
     const start = Date.now();
@@ -227,14 +237,14 @@ export async function throughputVsCeiling(
   concurrency: number,
   interpreter: Interpreter,
   workerProcess: boolean,
-  makeDatabase?: DatabaseFactory,
+  backend: Backend,
   workers = 1,
   rounds = 2,
 ): Promise<ThroughputFigure> {
   let pipeline = 0;
   let ceiling = 0;
   for (let round = 0; round < rounds; round++) {
-    pipeline += await throughput(runs, concurrency, makeDatabase, workerProcess, interpreter, workers);
+    pipeline += await throughput(runs, concurrency, backend, workerProcess, interpreter, workers);
     ceiling += await spawnCeiling(runs, concurrency, interpreter);
   }
   return { interpreter, workerProcess, pipeline: pipeline / rounds, ceiling: ceiling / rounds };

@@ -22,7 +22,7 @@ function partWithDatabase(
     });
 }
 
-/** `autoreduce coordinator|worker|listener`: one part per process, for split deployments. */
+/** `autoreduce coordinator|worker|listener|web`: one part per process, for split deployments. */
 export function daemonCommands(): Command[] {
   // Each part's code is loaded only by its own command: a worker never loads the coordinator.
   return [
@@ -61,6 +61,11 @@ export function daemonCommands(): Command[] {
           showConfig?: boolean;
         }) => (await import("./worker-daemon.ts")).runWorker(options),
       ),
+    partWithDatabase(
+      "web",
+      "serve the JSON API on api.host:api.port (needs the database and the transport; set AUTOREDUCE_API_TOKEN to allow changes)",
+      async () => (await import("./daemon-parts.ts")).startWeb,
+    ),
     partWithDatabase(
       "listener",
       "run the archive listener: announces complete run files (needs the database and the transport)",

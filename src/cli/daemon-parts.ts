@@ -2,6 +2,7 @@ import { Coordinator } from "../coordinator/coordinator.ts";
 import { ArchiveListener } from "../listener/archive-listener.ts";
 import { startHeartbeat } from "../service/heartbeat.ts";
 import { startHeartbeatRecorder } from "../service/heartbeat-recorder.ts";
+import { startApiServer } from "../web/api-server.ts";
 import type { Connections } from "./cli-context.ts";
 import type { RunningPart } from "./part-runner.ts";
 
@@ -27,4 +28,17 @@ export async function startListener(c: Connections): Promise<RunningPart[]> {
     { name: "heartbeat", stop: () => heartbeat.stop() },
     { name: "listener", stop: () => listener.stop() },
   ];
+}
+
+/** The JSON API (and, later, the web pages) on its own: it needs the database and the transport. */
+export async function startWeb(c: Connections): Promise<RunningPart[]> {
+  const { api } = c.config;
+  const server = await startApiServer({
+    ...c,
+    host: api.host,
+    port: api.port,
+    token: process.env.AUTOREDUCE_API_TOKEN,
+  });
+  process.stdout.write(`API: ${server.url}/api/v1/runs\n`);
+  return [{ name: "api", stop: () => server.app.close() }];
 }

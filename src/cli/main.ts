@@ -24,6 +24,7 @@ const LOADERS: Record<string, Loader> = {
   coordinator: daemons,
   worker: daemons,
   listener: daemons,
+  web: daemons,
 };
 
 /** The CLI with the command named in `argv` (or every command, for help and unknown names). */

@@ -45,8 +45,8 @@ export function statusCommand(): Command {
           formatTable(
             ["QUEUE", "WAITING"],
             Object.entries(queues)
-              .filter(([name, n]) => n > 0 || !name.includes("DLQ."))
-              .map(([name, n]) => [name, String(n)]),
+              .filter(([name, n]) => n !== 0 || !name.includes("DLQ."))
+              .map(([name, n]) => [name, n === null ? "? (the broker does not tell)" : String(n)]),
           ),
           "",
           "Reductions by status:",

@@ -11,7 +11,7 @@ import {
 import { createLogger } from "../logging/logger.ts";
 import { normalizeDestination } from "../messages/destinations.ts";
 import { startHeartbeat, workerDetails } from "../service/heartbeat.ts";
-import { openTransport } from "../transport/open-transport.ts";
+import { describeTransport, openTransport } from "../transport/open-transport.ts";
 import { ReductionWorker } from "../worker/reduction-worker.ts";
 import { WorkerSettings } from "../worker/worker-settings.ts";
 import { runUntilSignal } from "./part-runner.ts";
@@ -30,7 +30,7 @@ export interface WorkerOptions {
 export function workerConfig(options: WorkerOptions): { config: Config; sns: PostProcessingConf | null } {
   const sns = options.postProcessingConf ? readSnsFile(options.postProcessingConf) : null;
   const adjust = (raw: Record<string, unknown>) => {
-    const merged = sns ? mergePostProcessingConf(raw, sns) : raw;
+    const merged = sns ? withSnsBrokers(mergePostProcessingConf(raw, sns), sns) : raw;
     if (!options.queue?.length) return merged;
     const worker = (merged.worker ?? {}) as Record<string, unknown>;
     return { ...merged, worker: { ...worker, queues: options.queue.map(normalizeDestination) } };
@@ -38,6 +38,27 @@ export function workerConfig(options: WorkerOptions): { config: Config; sns: Pos
   if (options.config || !sns)
     return { config: loadConfig(options.config ?? "autoreduce.yaml", process.env, adjust), sns };
   return { config: configFromObject(adjust({}), sns.source), sns };
+}
+
+/** The SNS file's brokers replace the transport of autoreduce.yaml: that is where SNS's jobs come from. */
+function withSnsBrokers(raw: Record<string, unknown>, sns: PostProcessingConf): Record<string, unknown> {
+  const broker = sns.broker;
+  if (!broker || broker.brokers.length === 0) return raw;
+  const transport = (raw.transport ?? {}) as Record<string, unknown>;
+  const stomp = (transport.stomp ?? {}) as Record<string, unknown>;
+  return {
+    ...raw,
+    transport: {
+      ...transport,
+      kind: "stomp",
+      stomp: {
+        ...stomp,
+        brokers: broker.brokers.map(([host, port]) => `${host}:${port}`),
+        ...(broker.user !== null ? { user: broker.user } : {}),
+        ...(broker.password !== null ? { password: broker.password } : {}),
+      },
+    },
+  };
 }
 
 function readSnsFile(path: string): PostProcessingConf {
@@ -57,6 +78,7 @@ export function describeWorker(config: Config, sns: PostProcessingConf | null): 
   const w = config.worker;
   return [
     ...(sns ? formatPostProcessingConf(sns) : []),
+    `transport: ${describeTransport(config)}`,
     `queues: ${settings.queues.join(", ")}`,
     `slots: ${w.max_procs} (per instrument: ${w.jobs_per_instrument || "no limit"}, one per experiment: ${w.one_per_experiment}, held beyond slots: ${settings.hold})`,
     `limits: memory ${w.memory_limit ?? "none"}, time ${w.time_limit_minutes ?? "none"} min, stall ${w.stall_minutes ?? "none"} min, checked every ${w.check_interval_seconds} s`,
@@ -74,8 +96,6 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
   }
   const log = createLogger(config.log_level, "worker");
   for (const line of describeWorker(config, sns)) log.info(line);
-  if (sns?.broker)
-    log.warn("the SNS file names brokers: the STOMP transport is not in this version; using transport.kind");
   const { transport, close } = await openTransport(config, log);
   const part = await ReductionWorker.start({ config, transport, log });
   // Beats go on while running reductions finish, so a draining worker does not look dead.

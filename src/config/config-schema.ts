@@ -104,11 +104,45 @@ const EmbeddedTransportSchema = z
   })
   .prefault({});
 
+const StompTransportSchema = z
+  .strictObject({
+    /**
+     * The brokers, tried in turn on every (re)connect: a list of `host:port` / `stomp://host:port`,
+     * or SNS's `failover:(tcp://a:61613,tcp://b:61613)?...` form. Default `127.0.0.1:61613`.
+     */
+    brokers: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).default(["127.0.0.1:61613"]),
+    /** `auto` reads the broker's `server` header; set it when a proxy hides it. */
+    flavour: z.enum(["auto", "activemq", "rabbitmq"]).default("auto"),
+    /** STOMP login. Default none (ActiveMQ without an authentication plugin accepts any). */
+    user: z.string().nullable().default(null),
+    /**
+     * Where the password comes from: `password` here (discouraged), else the file named by
+     * `password_file`, else the environment variable named by `password_env`. Never logged.
+     */
+    password: z.string().nullable().default(null),
+    password_file: z.string().nullable().default(null),
+    password_env: z.string().default("AUTOREDUCE_BROKER_PASSWORD"),
+    /** STOMP heart-beating, both ways. A silent broker is noticed after about twice this. Default 10 s. */
+    heartbeat_seconds: z.number().positive().default(10),
+    /** First reconnect delay, doubling up to `reconnect_max_seconds`. Defaults 0.5 s and 30 s. */
+    reconnect_initial_seconds: z.number().positive().default(0.5),
+    reconnect_max_seconds: z.number().positive().default(30),
+    /** How long a send waits for the broker (connection and receipt) before it fails. Default 60 s. */
+    send_timeout_seconds: z.number().positive().default(60),
+    /** Deliveries after which a message goes to `DLQ.<queue>`. Default 5. */
+    max_deliveries: z.number().int().positive().default(5),
+  })
+  .prefault({});
+
 const TransportSchema = z
   .strictObject({
-    /** `embedded`: durable queues in the state database (one machine). Default `embedded`. */
-    kind: z.enum(["embedded"]).default("embedded"),
+    /**
+     * `embedded`: durable queues in the state database (one machine). `stomp`: ActiveMQ or
+     * RabbitMQ (with its STOMP plugin) for deployments over several machines. Default `embedded`.
+     */
+    kind: z.enum(["embedded", "stomp"]).default("embedded"),
     embedded: EmbeddedTransportSchema,
+    stomp: StompTransportSchema,
   })
   .prefault({});
 

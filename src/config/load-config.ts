@@ -93,6 +93,13 @@ function resolvePaths(parsed: ParsedConfig, baseDir: string, source: string): Co
       ...parsed.database,
       url: url.startsWith("sqlite:") ? `sqlite:${abs(url.slice("sqlite:".length))}` : url,
     },
+    transport: {
+      ...parsed.transport,
+      stomp: {
+        ...parsed.transport.stomp,
+        password_file: parsed.transport.stomp.password_file && abs(parsed.transport.stomp.password_file),
+      },
+    },
     archive: { ...parsed.archive, roots: parsed.archive.roots.map(abs) },
     scripts: { ...parsed.scripts, root: abs(parsed.scripts.root) },
     output: { ...parsed.output, root: abs(parsed.output.root) },

@@ -419,11 +419,7 @@ function readBroker(file: SnsFile, m: Mapping): SnsBroker | null {
     if (key === "failover_uri" && file.brokers !== undefined) {
       m.ignore(key, "read but unused by the agent; the brokers come from `brokers`");
     } else {
-      m.use(
-        key,
-        "broker",
-        "for the STOMP transport, which is not available yet (the transport of autoreduce.yaml is used)",
-      );
+      m.use(key, "transport.stomp", "the worker talks STOMP to these brokers");
     }
   }
   const broker = {

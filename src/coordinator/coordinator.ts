@@ -2,6 +2,7 @@ import type { Config } from "../config/load-config.ts";
 import type { Logger } from "../logging/logger.ts";
 import { InvalidMessageError } from "../messages/message-error.ts";
 import { StatusReportSchema } from "../messages/status-report.ts";
+import { waitOutOutages } from "../store/database-outage.ts";
 import {
   applyReport,
   findReductionForReport,
@@ -58,6 +59,7 @@ export class Coordinator {
   private readonly catalog: ScriptCatalog;
   private readonly reruns: RerunHandler;
   private readonly router: JobRouter;
+  private stopping = false;
 
   private constructor(private readonly deps: CoordinatorDeps) {
     this.catalog = new ScriptCatalog(deps.config);
@@ -82,20 +84,25 @@ export class Coordinator {
       [q.reduction_error, "error"],
       [q.reduction_disabled, "disabled"],
     ];
-    for (const [destination, kind] of reports) {
+    const consume = async (destination: string, handle: (m: IncomingMessage) => Promise<void>) => {
+      const what = `handling a message from ${destination}`;
+      const stopping = () => coordinator.stopping;
       coordinator.subscriptions.push(
-        await transport.subscribe(destination, (m) => coordinator.onReport(kind, m)),
+        await transport.subscribe(destination, (m) =>
+          waitOutOutages(() => handle(m), { log: deps.log, what, stopping }),
+        ),
       );
-    }
-    coordinator.subscriptions.push(
-      await transport.subscribe(q.data_ready, (m) => coordinator.onDataReady(m)),
-      await transport.subscribe(q.reduction_request, (m) => coordinator.reruns.handle(m)),
-    );
+    };
+    for (const [destination, kind] of reports)
+      await consume(destination, (m) => coordinator.onReport(kind, m));
+    await consume(q.data_ready, (m) => coordinator.onDataReady(m));
+    await consume(q.reduction_request, (m) => coordinator.reruns.handle(m));
     deps.log.info({ queues: [q.data_ready, ...reports.map((r) => r[0])] }, "coordinator started");
     return coordinator;
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     await Promise.all(this.subscriptions.map((s) => s.unsubscribe()));
     this.subscriptions = [];
   }

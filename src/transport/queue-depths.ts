@@ -1,9 +1,15 @@
 import type { Config } from "../config/load-config.ts";
 import { deadLetterDestination } from "../messages/destinations.ts";
-import type { Transport } from "./transport.ts";
+import { type Transport, TransportUnavailableError } from "./transport.ts";
 
-/** Messages waiting on each work queue, its dead-letter queue and the error queue. */
-export async function queueDepths(transport: Transport, config: Config): Promise<Record<string, number>> {
+/**
+ * Messages waiting on each work queue, its dead-letter queue and the error queue. Null where the
+ * broker cannot tell (RabbitMQ over STOMP; ActiveMQ without its statistics plugin).
+ */
+export async function queueDepths(
+  transport: Transport,
+  config: Config,
+): Promise<Record<string, number | null>> {
   const q = config.queues;
   const queues = [
     q.data_ready,
@@ -14,7 +20,12 @@ export async function queueDepths(transport: Transport, config: Config): Promise
     q.reduction_disabled,
   ];
   const all = [...queues, ...queues.map(deadLetterDestination), q.postprocess_error];
-  const depths: Record<string, number> = {};
-  for (const destination of all) depths[destination] = await transport.depth(destination);
+  const depths: Record<string, number | null> = {};
+  for (const destination of all) {
+    depths[destination] = await transport.depth(destination).catch((e) => {
+      if (e instanceof TransportUnavailableError) return null;
+      throw e;
+    });
+  }
   return depths;
 }

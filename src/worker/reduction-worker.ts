@@ -53,6 +53,9 @@ export class ReductionWorker {
   private readonly services: Subscription[] = [];
   /** Jobs cancelled before they reached this worker (bounded: old entries are forgotten). */
   private readonly cancelled = new Set<string>();
+  /** Jobs (by id and attempt) running here now, and recently finished here (bounded). */
+  private readonly inProgress = new Map<string, Promise<void>>();
+  private readonly finished = new Set<string>();
   private readonly running = new Map<string, ExecutionHandle>();
   private readonly executor: Executor;
   private readonly host: string;
@@ -130,6 +133,33 @@ export class ReductionWorker {
       return;
     }
     if (this.state !== "running") throw new HandedBack("the worker is stopping");
+    // A broker connection lost while a job runs makes the broker deliver the job again, to us or
+    // to another worker. Here it is the same job: wait for the run in progress, or (finished) just
+    // take the copy off the queue, rather than run the script twice.
+    const copyKey = job.job_id ? `${job.job_id}#${job.retry?.attempt ?? 1}` : `message:${message.id}`;
+    const inProgress = this.inProgress.get(copyKey);
+    if (inProgress || this.finished.has(copyKey)) {
+      log.info(
+        { job_id: job.job_id, message_id: message.id },
+        "job delivered again while it runs or after it ran here; not run twice",
+      );
+      await inProgress?.catch(() => {});
+      if (this.state !== "running" && inProgress) throw new HandedBack("the worker is stopping");
+      return;
+    }
+    const done = this.runOnce(job, message);
+    this.inProgress.set(copyKey, done);
+    try {
+      await done;
+      this.finished.add(copyKey);
+      if (this.finished.size > 10_000) this.finished.delete(this.finished.values().next().value as string);
+    } finally {
+      this.inProgress.delete(copyKey);
+    }
+  }
+
+  private async runOnce(job: ReductionJob, message: IncomingMessage): Promise<void> {
+    const { log } = this.deps;
     const key = job.job_id ?? `local-${this.nextLocalKey++}`;
     if (this.cancelled.has(key)) {
       log.info({ job_id: key }, "job was cancelled before it started; not run");

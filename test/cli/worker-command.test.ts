@@ -33,3 +33,26 @@ test("worker --post-processing-conf with invalid JSON exits 2 naming the line", 
   assert.equal(result.code, 2);
   assert.match(result.stderr, /not valid JSON at line 6, column 16/);
 });
+
+test("the SNS file's brokers make the worker talk STOMP to them, with its user; the password is never printed", async () => {
+  const { workerConfig } = await import("../../src/cli/worker-daemon.ts");
+  const { brokerPassword, describeTransport } = await import("../../src/transport/open-transport.ts");
+  const { config } = workerConfig({ postProcessingConf: join(FIXTURES, "post_processing.test.conf") });
+  assert.equal(config.transport.kind, "stomp");
+  assert.deepEqual(config.transport.stomp.brokers, ["localhost:61613", "amqbroker2.example:61614"]);
+  assert.equal(config.transport.stomp.user, "wfclient");
+  assert.equal(brokerPassword(config, {}), "test-broker-secret");
+  const result = await cli([
+    "worker",
+    "--post-processing-conf",
+    join(FIXTURES, "post_processing.test.conf"),
+    "--show-config",
+  ]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(
+    result.stdout,
+    /^transport: stomp \(auto\) localhost:61613, amqbroker2\.example:61614 as wfclient$/m,
+  );
+  assert.equal(describeTransport(config).includes("test-broker-secret"), false);
+  assert.doesNotMatch(result.stdout + result.stderr, /test-broker-secret/);
+});

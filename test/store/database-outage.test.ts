@@ -1,0 +1,61 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { createLogger } from "../../src/logging/logger.ts";
+import { isDatabaseOutage, waitOutOutages } from "../../src/store/database-outage.ts";
+import { DatabaseUnavailableError } from "../../src/store/state-database.ts";
+
+const coded = (code: string, message = "boom") => Object.assign(new Error(message), { code });
+
+test("outages are told apart from errors of the statement or the data", () => {
+  const cases: Array<[unknown, boolean]> = [
+    [new DatabaseUnavailableError("postgres://x", new Error("down")), true],
+    [coded("ECONNREFUSED"), true],
+    [coded("57P01", "terminating connection due to administrator command"), true],
+    [coded("08006"), true],
+    [coded("SQLITE_BUSY"), true],
+    [new Error("Connection terminated unexpectedly"), true],
+    [coded("23505", "duplicate key value violates unique constraint"), false],
+    [coded("42P01", 'relation "x" does not exist'), false],
+    [new TypeError("cannot read properties of undefined"), false],
+    ["a string", false],
+  ];
+  for (const [error, want] of cases) assert.equal(isDatabaseOutage(error), want, String(error));
+});
+
+test("work that fails for an outage is run again until the database is back; other errors surface at once", async () => {
+  const log = createLogger("fatal", "test");
+  let calls = 0;
+  const result = await waitOutOutages(
+    async () => {
+      calls++;
+      if (calls < 3) throw coded("ECONNREFUSED");
+      return "stored";
+    },
+    { log, what: "test", stopping: () => false, initialMs: 5 },
+  );
+  assert.deepEqual([result, calls], ["stored", 3]);
+
+  calls = 0;
+  await assert.rejects(
+    waitOutOutages(
+      async () => {
+        calls++;
+        throw coded("23505", "duplicate key");
+      },
+      { log, what: "test", stopping: () => false, initialMs: 5 },
+    ),
+    /duplicate key/,
+  );
+  assert.equal(calls, 1);
+
+  await assert.rejects(
+    waitOutOutages(
+      async () => {
+        throw coded("ECONNREFUSED", "still down");
+      },
+      { log, what: "test", stopping: () => true, initialMs: 5 },
+    ),
+    /still down/,
+    "a stopping process gives up (the message is then delivered again)",
+  );
+});
