@@ -1,10 +1,12 @@
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, openSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { aptInstall, isAlive, stopPid, waitForPort } from "./process-tools.ts";
 
 /** Where Debian's `activemq` package puts the launcher. */
 const LAUNCHER = "/usr/share/activemq/bin/activemq.jar";
+/** What the statistics plugin needs besides the broker (Debian packages, in /usr/share/java). */
+const STATISTICS_JARS = ["xstream.jar", "jettison.jar", "xpp3.jar"];
 
 /**
  * The broker config: STOMP on one loopback port, the scheduler (for `AMQ_SCHEDULED_DELAY`), and
@@ -72,7 +74,16 @@ export class ActiveMQ {
       return;
     }
     if (!existsSync(LAUNCHER)) aptInstall(["activemq"]);
-    for (const sub of ["conf", "data", "tmp"]) mkdirSync(join(this.dir, sub), { recursive: true });
+    // The statistics plugin (queue depths over STOMP) answers through XStream, which Debian's
+    // package lacks: without it the broker drops the asking connection.
+    if (!STATISTICS_JARS.every((jar) => existsSync(join("/usr/share/java", jar)))) {
+      aptInstall(["libxstream-java", "libjettison-java", "libxpp3-java"]);
+    }
+    for (const sub of ["conf", "data", "tmp", "lib"]) mkdirSync(join(this.dir, sub), { recursive: true });
+    for (const jar of STATISTICS_JARS) {
+      const link = join(this.dir, "lib", jar);
+      if (!existsSync(link)) symlinkSync(join("/usr/share/java", jar), link); // ${activemq.base}/lib is on the classpath
+    }
     writeFileSync(join(this.dir, "conf", "activemq.xml"), activemqXml(this.port));
     writeFileSync(join(this.dir, "conf", "log4j.properties"), LOG4J);
     const out = openSync(join(this.dir, "broker.out"), "a");

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { chownSync, existsSync, mkdirSync, readdirSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { portOpen } from "./process-tools.ts";
 
@@ -57,6 +57,15 @@ export class PrivateCluster {
     ]);
     if (!(await portOpen(this.port)))
       throw new Error(`PostgreSQL in ${this.dir} does not listen on ${this.port}`);
+  }
+
+  /** Stops the cluster (if running) and deletes its folder. */
+  remove(): void {
+    try {
+      this.stop("immediate");
+    } finally {
+      rmSync(this.dir, { recursive: true, force: true });
+    }
   }
 
   /** `immediate` is a crash (no shutdown checkpoint); `fast` a clean stop that ends sessions. */

@@ -47,6 +47,9 @@ export async function ensureRabbitStomp(port: number): Promise<{ url: string; st
     ]);
     execFileSync("rabbitmq-plugins", ["enable", "rabbitmq_stomp"], { stdio: "ignore" });
   }
+  // Test queues (TEST.*, and their dead-letter and delay queues) cannot be deleted over STOMP:
+  // let RabbitMQ drop them after 5 idle minutes.
+  ctl(["set_policy", "autoreduce-tests", "^(DLQ\\.)?TEST\\.", '{"expires":300000}', "--apply-to", "queues"]);
   const deadline = Date.now() + 30_000;
   while (!(await portOpen(port))) {
     if (Date.now() > deadline) throw new Error(`RabbitMQ's STOMP plugin did not listen on port ${port}`);

@@ -10,7 +10,8 @@
  * message is moved to `/queue/DLQ.<NAME>` with the reason in the `x-dead-letter-reason` header.
  *
  * Adapters: embedded (tables in the SQLite or PostgreSQL state database, `embedded/`), and
- * STOMP (ActiveMQ, RabbitMQ) in a later part. All pass test/transport/conformance.
+ * STOMP (ActiveMQ, RabbitMQ's STOMP plugin, `stomp/`). All pass test/transport/conformance, whose
+ * doc comment lists where the backends differ.
  */
 export interface Transport {
   /** Sends one message; resolves when the message is durable (queues) or handed over (topics). */

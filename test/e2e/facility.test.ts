@@ -101,7 +101,7 @@ describe("facility deployment: ActiveMQ + PostgreSQL, one process per part", () 
   const sendDataReady = (body: string) => client.transport.send("/queue/POSTPROCESS.DATA_READY", { body });
 
   before(async () => {
-    [broker, pg] = await Promise.all([privateActiveMQ(scratch.path), privatePostgres(scratch.path)]);
+    [broker, pg] = await Promise.all([privateActiveMQ(scratch.path), privatePostgres()]);
     ledger = join(scratch.path, "ledger.txt");
     writeFileSync(ledger, "");
     d = makeDeployment({
@@ -132,7 +132,7 @@ describe("facility deployment: ActiveMQ + PostgreSQL, one process per part", () 
     await client?.close();
     await Promise.all([...daemons.values()].map((dm) => dm.kill()));
     await broker?.stop();
-    pg?.stop("immediate");
+    pg?.remove();
     scratch.cleanup();
   });
 

@@ -1,4 +1,6 @@
 import { execFileSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ActiveMQ } from "../../scripts/services/activemq.ts";
 import { PrivateCluster } from "../../scripts/services/postgres.ts";
@@ -40,9 +42,13 @@ export async function privateActiveMQ(dir: string): Promise<ActiveMQ> {
   return broker;
 }
 
-/** A PostgreSQL cluster of the test's own, in `dir`, on a free port: the test may restart it. */
-export async function privatePostgres(dir: string): Promise<PrivateCluster> {
-  const cluster = new PrivateCluster(join(dir, "postgres"), await freePort());
+/**
+ * A PostgreSQL cluster of the test's own on a free port: the test may restart it. It lives in a
+ * folder of its own that the postgres user can reach (a test's scratch folder is root's, 0700);
+ * `remove()` stops it and deletes the folder.
+ */
+export async function privatePostgres(): Promise<PrivateCluster> {
+  const cluster = new PrivateCluster(mkdtempSync(join(tmpdir(), "autoreduce-pg-")), await freePort());
   await cluster.start();
   return cluster;
 }

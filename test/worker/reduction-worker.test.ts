@@ -98,6 +98,35 @@ describe("reduction worker (real python3)", () => {
     return { destination: found.d, report: found.body, started, dataFile };
   }
 
+  test("a job delivered again while it runs, or after it ran, is not run a second time", async () => {
+    const run = ++n;
+    const dataFile = join(stack.dir, "archive", "OK", `OK_${run}.nxs.h5`);
+    mkdirSync(join(dataFile, ".."), { recursive: true });
+    writeFileSync(dataFile, "raw");
+    const body = JSON.stringify({
+      facility: "SNS",
+      instrument: "OK",
+      ipts: "IPTS-7",
+      run_number: run,
+      data_file: dataFile,
+      job_id: `job-${run}`,
+    });
+    // As a broker does after a lost connection: the same job twice at once, then once more later.
+    const q = stack.config.queues;
+    await stack.transport.send(q.reduction_data_ready, { body });
+    await stack.transport.send(q.reduction_data_ready, { body });
+    const completes = () =>
+      (reports[q.reduction_complete] ?? []).filter((m) => JSON.parse(m.body).job_id === `job-${run}`);
+    await waitFor(() => completes().length === 1, "the job completed");
+    await stack.transport.send(q.reduction_data_ready, { body });
+    await waitFor(async () => (await stack.transport.depth(q.reduction_data_ready)) === 0, "the copy taken");
+    const starts = (reports[q.reduction_started] ?? []).filter(
+      (m) => JSON.parse(m.body).job_id === `job-${run}`,
+    );
+    assert.equal(starts.length, 1, "started once");
+    assert.equal(completes().length, 1, "completed once");
+  });
+
   test("a successful script is reported STARTED then COMPLETE with its outputs and logs", async () => {
     const { destination, report, started, dataFile } = await runJob("OK");
     assert.equal(destination, "/queue/REDUCTION.COMPLETE");
