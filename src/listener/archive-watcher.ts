@@ -64,22 +64,48 @@ export class ArchiveWatcher {
     await Promise.all(watchers.map((w) => w.close()));
   }
 
-  private rescanSoon(dir: string): void {
+  /**
+   * Lists `dir` again once its watch is surely in place (see {@link RESCAN_DELAY_MS}), mending
+   * the watch of folders below it that chokidar lost; `mends` counts how often this folder was
+   * mended already, so that a folder chokidar never takes is not retried forever.
+   */
+  private rescanSoon(watcher: FSWatcher, dir: string, mends = 0): void {
     const timer = setTimeout(() => {
-      if (!this.closed) this.listFiles(dir).catch(() => {}); // gone again: nothing to report
+      if (this.closed) return;
+      this.cover(watcher, dir, watchedFolders(watcher), true, mends).catch(() => {}); // gone again
     }, RESCAN_DELAY_MS);
     timer.unref();
   }
 
-  /** Reports every file under `dir` that the layouts may hold, entering only folders they allow. */
-  private async listFiles(dir: string): Promise<void> {
+  /**
+   * Makes sure that every folder under `dir` that the layouts may hold is watched and (with
+   * `report`) reports every file the layouts may hold. chokidar 5 can lose a folder made while
+   * it scans the parent: no event ever comes from it, not even for files written into it later
+   * (about one start in ten, when a run was being written as the listener started). So the
+   * watch is checked rather than trusted: a lost folder is added again and, once that watch is
+   * in place, listed, since files written before then were not reported either.
+   */
+  private async cover(
+    watcher: FSWatcher,
+    dir: string,
+    watched: ReadonlySet<string>,
+    report: boolean,
+    mends = 0,
+  ): Promise<void> {
     const { layout, onFile } = this.options;
+    if (!watched.has(dir)) {
+      if (mends < MAX_MENDS) {
+        watcher.add(dir);
+        this.rescanSoon(watcher, dir, mends + 1);
+      }
+      return; // the rescan lists it, with everything below
+    }
     for (const entry of await readdir(dir, { withFileTypes: true })) {
       if (this.closed) return;
       const path = join(dir, entry.name);
       if (entry.isDirectory() && layout.mayHold(path, "directory"))
-        await this.listFiles(path).catch(() => {});
-      else if (entry.isFile() && layout.mayHold(path, "file")) onFile(path);
+        await this.cover(watcher, path, watched, report, mends).catch(() => {});
+      else if (report && entry.isFile() && layout.mayHold(path, "file")) onFile(path);
     }
   }
 
@@ -96,10 +122,13 @@ export class ArchiveWatcher {
     this.watchers.set(root, watcher);
     watcher.on("add", (path) => onFile(path));
     watcher.on("change", (path) => onFile(path));
-    watcher.on("addDir", (dir) => this.rescanSoon(dir));
+    watcher.on("addDir", (dir) => this.rescanSoon(watcher, dir));
     watcher.on("error", (error) => onError(error));
     const ready = new Promise<void>((resolve) => watcher.once("ready", resolve));
     await Promise.race([ready, this.closedSignal]);
+    // Folders made during the first scan may have been lost (see `cover`); files already present
+    // are left to the reconcile walk, as those of a root's first scan are.
+    if (!this.closed) await this.cover(watcher, root, watchedFolders(watcher), false).catch(() => {});
   }
 }
 
@@ -110,6 +139,14 @@ export class ArchiveWatcher {
  * harmless: the announcer skips versions it has recorded.
  */
 const RESCAN_DELAY_MS = 300;
+
+/** How many times a folder chokidar lost is added again before it is left to the reconcile walk. */
+const MAX_MENDS = 3;
+
+/** The folders chokidar watches now (the keys of its `getWatched()`). */
+function watchedFolders(watcher: FSWatcher): Set<string> {
+  return new Set(Object.keys(watcher.getWatched()));
+}
 
 function entryKind(stats: Stats | undefined): EntryKind {
   if (stats?.isDirectory()) return "directory";

@@ -59,3 +59,43 @@ test("files written together with their new folders are all reported, however fa
     scratch.cleanup();
   }
 });
+
+test("folders made while the watch starts are watched: files written into them later are reported", async () => {
+  // The race of a listener that starts while a run is being written: the folders appear while
+  // chokidar makes its first scan of the root, and the file only after the watch is ready.
+  // chokidar loses such a folder now and then, so the race is run many times over.
+  const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const missed: string[] = [];
+  for (let round = 0; round < 60; round++) {
+    const scratch = tempDir();
+    const layout = ArchiveLayout.fromConfig(
+      configFromObject({ archive: { roots: [scratch.path] }, instruments: { RACE: {} } }, "(test)", {}),
+    );
+    const seen = new Set<string>();
+    const watcher = new ArchiveWatcher({
+      layout,
+      poll: false,
+      pollIntervalMs: 1000,
+      onFile: (path) => seen.add(path),
+      onError: (e) => assert.fail(String(e)),
+    });
+    try {
+      const starting = watcher.watchRoots();
+      await pause(round % 6);
+      const dir = join(scratch.path, "RACE", "IPTS-1", "nexus");
+      mkdirSync(dir, { recursive: true });
+      await starting;
+      const file = join(dir, `RACE_${round}.nxs.h5`);
+      writeFileSync(file, "x");
+      await waitFor(() => seen.has(file), "the file reported", 2_000).catch(() => missed.push(file));
+      // And the folder stays watched: a later run is reported by its event.
+      const later = join(dir, `RACE_${1000 + round}.nxs.h5`);
+      writeFileSync(later, "x");
+      await waitFor(() => seen.has(later), "the later file reported", 2_000).catch(() => missed.push(later));
+    } finally {
+      await watcher.close();
+      scratch.cleanup();
+    }
+  }
+  assert.deepEqual(missed, [], `${missed.length} of 120 files written after the start were never reported`);
+});
