@@ -29,7 +29,7 @@ export function activemqXml(port: number): string {
       <kahaDB directory="\${activemq.data}/kahadb"/>
     </persistenceAdapter>
     <transportConnectors>
-      <transportConnector name="stomp" uri="stomp://127.0.0.1:${port}?transport.closeAsync=false"/>
+      <transportConnector name="stomp" uri="stomp://127.0.0.1:${port}?transport.closeAsync=false&amp;transport.tcpNoDelay=true"/>
     </transportConnectors>
   </broker>
 </beans>

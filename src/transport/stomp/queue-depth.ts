@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { Client, type IMessage, type StompHeaders, Versions } from "@stomp/stompjs";
-import { TCPWrapper } from "@stomp/tcp-wrapper";
 import { TransportUnavailableError } from "../transport.ts";
 import { type BrokerAddress, formatBroker } from "./broker-list.ts";
 import { ConnectionLostError, type Session } from "./stomp-connection.ts";
+import { StompSocket } from "./tcp-socket.ts";
 
 /** The statistics plugin's reply-to, a temporary queue of the statistics connection. */
 const REPLY_TO = "/temp-queue/autoreduce-statistics";
@@ -159,7 +159,7 @@ class StatisticsChannel {
     private readonly onGone: () => void,
   ) {
     this.client = new Client({
-      webSocketFactory: () => new TCPWrapper(broker.host, broker.port),
+      webSocketFactory: () => new StompSocket(broker.host, broker.port),
       connectHeaders: credentials,
       stompVersions: new Versions([Versions.V1_2]),
       reconnectDelay: 0,

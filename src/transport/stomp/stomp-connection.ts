@@ -8,10 +8,10 @@ import {
   type StompSubscription,
   Versions,
 } from "@stomp/stompjs";
-import { TCPWrapper } from "@stomp/tcp-wrapper";
 import { TransportUnavailableError } from "../transport.ts";
 import { type BrokerAddress, formatBroker } from "./broker-list.ts";
 import { type Flavour, resolveFlavour } from "./flavour.ts";
+import { StompSocket } from "./tcp-socket.ts";
 
 export interface ConnectionSettings {
   brokers: BrokerAddress[];
@@ -302,11 +302,11 @@ export class StompConnection {
     this.failReceipts(null, new ConnectionLostError("the transport was closed"));
   }
 
-  private nextSocket(): TCPWrapper {
+  private nextSocket(): StompSocket {
     this.attemptReported = false;
     const brokers = this.settings.brokers;
     this.target = brokers[this.attempts++ % brokers.length] ?? this.target;
-    return new TCPWrapper(this.target.host, this.target.port);
+    return new StompSocket(this.target.host, this.target.port);
   }
 
   private onConnected(frame: IFrame): void {
