@@ -8,6 +8,14 @@ import { listRuns } from "../src/store/run-views.ts";
 import { ReductionWorker } from "../src/worker/reduction-worker.ts";
 import { openStack, type Stack } from "../test/helpers/in-process.ts";
 import { tempDir } from "../test/helpers/temp-dir.ts";
+import {
+  type CpuPart,
+  cpuPerRun,
+  cpuSnapshot,
+  findProcesses,
+  parentOf,
+  reapedChildrenCpu,
+} from "./cpu-accounting.ts";
 import { summarize } from "./stats.ts";
 
 /** The no-op reductions: bash (measures our overhead alone) and python3 (what facilities run). */
@@ -68,11 +76,12 @@ async function setUp(
     await stack.close();
     await fresh?.drop();
   };
-  return { stack, close };
+  const workerPids = pool.flatMap((w) => ("pid" in w && w.pid !== undefined ? [w.pid] : []));
+  return { stack, close, workerPids };
 }
 
 /** `autoreduce worker` as its own OS process, as in a split deployment. */
-async function startWorkerProcess(stack: Stack): Promise<{ stop(): Promise<void> }> {
+async function startWorkerProcess(stack: Stack): Promise<{ pid: number | undefined; stop(): Promise<void> }> {
   const configFile = join(stack.dir, "autoreduce.yaml");
   writeFileSync(configFile, stringify({ ...stack.raw, data_dir: stack.dir }));
   const child = spawn(
@@ -99,6 +108,7 @@ async function startWorkerProcess(stack: Stack): Promise<{ stop(): Promise<void>
     }, 10);
   });
   return {
+    pid: child.pid,
     stop: async () => {
       child.kill("SIGTERM");
       await new Promise((r) => child.once("exit", r));
@@ -134,7 +144,7 @@ async function waitAllDone(stack: Stack, count: number): Promise<void> {
       .where("status", "=", "completed")
       .executeTakeFirstOrThrow();
     if (Number(runs.n) >= count) return;
-    await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 25)); // a poll costs the database too: not too often
   }
 }
 
@@ -174,17 +184,44 @@ export async function throughput(
   workerProcess = false,
   interpreter: Interpreter = "bash",
   workers = 1,
-): Promise<number> {
-  const { stack, close } = await setUp(concurrency, backend, workerProcess, interpreter, workers);
+): Promise<{ rate: number; cpu: Record<string, number> }> {
+  const { stack, close, workerPids } = await setUp(concurrency, backend, workerProcess, interpreter, workers);
   try {
     const paths = Array.from({ length: runs }, (_, i) => dataFile(stack, i + 1));
+    const parts = () => cpuParts(workerPids, backend);
+    const before = cpuSnapshot(parts());
     const start = Date.now();
     for (let i = 0; i < runs; i++) await send(stack, i + 1, paths[i] ?? "");
     await waitAllDone(stack, runs);
-    return runs / ((Date.now() - start) / 1000);
+    const rate = runs / ((Date.now() - start) / 1000);
+    const cpu = cpuPerRun(before, cpuSnapshot(parts()), runs);
+    // The launchers' trees hold the scripts: what is not the launchers' own time is the scripts'.
+    cpu.scripts = (cpu.scripts ?? 0) - (cpu.launchers ?? 0);
+    return { rate, cpu };
   } finally {
     await close();
   }
+}
+
+/**
+ * The processes of a throughput measurement: this process (the coordinator, the bench's own
+ * sending and polling, and the worker when it runs in-process), the worker processes, their
+ * launchers, the scripts (the launchers' trees), and the broker and database servers.
+ */
+function cpuParts(workerPids: number[], backend: Backend): CpuPart[] {
+  const launchers = findProcesses(/launcher\.mjs/).filter((pid) => {
+    const parent = parentOf(pid);
+    return parent === process.pid || (parent !== null && workerPids.includes(parent));
+  });
+  const parts: CpuPart[] = [
+    { name: "coordinator", pids: [process.pid], selfOnly: true },
+    { name: "workers", pids: workerPids, selfOnly: true },
+    { name: "launchers", pids: launchers, selfOnly: true },
+    { name: "scripts", pids: launchers },
+  ];
+  if (backend.transport) parts.push({ name: "broker", pids: findProcesses(/java .*activemq/) });
+  if (backend.database) parts.push({ name: "database", pids: findProcesses(/postgres.* -D /) });
+  return parts;
 }
 
 /** The ceiling: the same script spawned in a plain loop at the same concurrency, from a small process. */
@@ -192,8 +229,9 @@ export async function spawnCeiling(
   runs: number,
   concurrency: number,
   interpreter: Interpreter,
-): Promise<number> {
+): Promise<{ rate: number; cpuMsPerRun: number }> {
   const scratch = tempDir("autoreduce-ceiling-");
+  const reapedBefore = reapedChildrenCpu();
   try {
     const script = join(scratch.path, "noop");
     writeFileSync(script, NOOP[interpreter]);
@@ -218,7 +256,7 @@ export async function spawnCeiling(
         code === 0 ? resolve(text) : reject(new Error(`ceiling exited with ${code}`)),
       );
     });
-    return Number(out.trim());
+    return { rate: Number(out.trim()), cpuMsPerRun: ((reapedChildrenCpu() - reapedBefore) * 1000) / runs };
   } finally {
     scratch.cleanup();
   }
@@ -229,6 +267,10 @@ export interface ThroughputFigure {
   workerProcess: boolean;
   pipeline: number;
   ceiling: number;
+  /** CPU milliseconds per run, by part (see `cpuParts`), averaged over the rounds. */
+  cpu: Record<string, number>;
+  /** CPU milliseconds per run of the ceiling: the scripts and the small loop that spawns them. */
+  ceilingCpu: number;
 }
 
 /** Pipeline and ceiling measured alternately (twice each) so that machine noise hits both alike. */
@@ -243,11 +285,24 @@ export async function throughputVsCeiling(
 ): Promise<ThroughputFigure> {
   let pipeline = 0;
   let ceiling = 0;
+  let ceilingCpu = 0;
+  const cpu: Record<string, number> = {};
   for (let round = 0; round < rounds; round++) {
-    pipeline += await throughput(runs, concurrency, backend, workerProcess, interpreter, workers);
-    ceiling += await spawnCeiling(runs, concurrency, interpreter);
+    const measured = await throughput(runs, concurrency, backend, workerProcess, interpreter, workers);
+    pipeline += measured.rate;
+    for (const [part, ms] of Object.entries(measured.cpu)) cpu[part] = (cpu[part] ?? 0) + ms / rounds;
+    const loop = await spawnCeiling(runs, concurrency, interpreter);
+    ceiling += loop.rate;
+    ceilingCpu += loop.cpuMsPerRun / rounds;
   }
-  return { interpreter, workerProcess, pipeline: pipeline / rounds, ceiling: ceiling / rounds };
+  return {
+    interpreter,
+    workerProcess,
+    pipeline: pipeline / rounds,
+    ceiling: ceiling / rounds,
+    cpu,
+    ceilingCpu,
+  };
 }
 
 export { overhead };

@@ -25,6 +25,11 @@ if (values.help) {
   );
   process.exit(0);
 }
+// Worker processes run the bundle in dist/ only when it is newer than every source (else they go
+// through tsx, slower to start and larger): build it first, as `npm test` does.
+execFileSync(process.execPath, [join(import.meta.dirname, "..", "scripts", "build.mjs")], {
+  stdio: "inherit",
+});
 const runs = Number(values.runs);
 const concurrency = Number(values.concurrency);
 const pool = { runs: Number(values["pool-runs"]) };
@@ -72,6 +77,19 @@ for (const backend of part("pipeline") || part("facility") ? backends : []) {
     `| ${name} | script exits → reduction \`completed\` | ${ms(o.completion.median)} | ${ms(o.completion.p95)} | | ${target} |`,
   );
 }
+// Where the CPU of each split-deployment measurement went (ms per run), printed as a second table.
+const CPU_PARTS = ["scripts", "launchers", "workers", "coordinator", "broker", "database"] as const;
+const cpuRows = [
+  `| backend | measurement | ${CPU_PARTS.join(" | ")} | total | ceiling (scripts + loop) |`,
+  `|---|---|${CPU_PARTS.map(() => "---|").join("")}---|---|`,
+];
+const cpuRow = (name: string, what: string, f: ThroughputFigure) => {
+  const cells = CPU_PARTS.map((p) => (f.cpu[p] === undefined ? "—" : f.cpu[p].toFixed(1)));
+  const total = Object.values(f.cpu).reduce((a, b) => a + b, 0);
+  cpuRows.push(
+    `| ${name} | ${what} | ${cells.join(" | ")} | ${total.toFixed(1)} | ${f.ceilingCpu.toFixed(1)} |`,
+  );
+};
 const row = (name: string, f: ThroughputFigure) => {
   const where = f.workerProcess ? "worker in its own process" : "one process (`serve`)";
   return `| ${name} | throughput, ${runs} queued no-op \`${f.interpreter}\` runs, ${concurrency} at once, ${where} | ${f.pipeline.toFixed(1)} runs/s | ${f.ceiling.toFixed(1)} runs/s | **${((100 * f.pipeline) / f.ceiling).toFixed(0)} %** | ≥ 90 % |`;
@@ -82,7 +100,9 @@ for (const backend of part("pipeline") ? backends.slice(0, 2) : []) {
     for (const workerProcess of [false, true]) {
       if (name === "PostgreSQL" && interpreter === "bash" && workerProcess) continue;
       say(`${name}: throughput, ${interpreter}, ${workerProcess ? "worker process" : "one process"}`);
-      out.push(row(name, await throughputVsCeiling(runs, concurrency, interpreter, workerProcess, backend)));
+      const f = await throughputVsCeiling(runs, concurrency, interpreter, workerProcess, backend);
+      out.push(row(name, f));
+      cpuRow(name, `${interpreter}, ${workerProcess ? "worker process" : "one process"}`, f);
     }
   }
 }
@@ -97,10 +117,11 @@ if (facility && (part("pipeline") || part("facility"))) {
     out.push(
       `| ${facility.name} | throughput, ${runs} queued no-op \`${interpreter}\` runs, ${workers} worker processes × ${concurrency / workers} slots | ${f.pipeline.toFixed(1)} runs/s | ${f.ceiling.toFixed(1)} runs/s (spawn loop, ${concurrency} at once) | **${((100 * f.pipeline) / f.ceiling).toFixed(0)} %** | ≥ 85 % |`,
     );
+    cpuRow(facility.name, `${interpreter}, ${workers} worker processes`, f);
   }
 }
-say(`worker pool: 4 worker processes x 2 slots, ${pool.runs} queued no-op runs`);
 for (const interpreter of part("worker") ? (["python3", "bash"] as const) : []) {
+  say(`worker pool: 4 worker processes x 2 slots, ${pool.runs} queued no-op ${interpreter} runs`);
   const runsHere = interpreter === "bash" ? Math.min(pool.runs, 300) : pool.runs;
   const f = await throughputVsCeiling(runsHere, 8, interpreter, true, { name: "SQLite" }, 4, 1);
   out.push(
@@ -112,6 +133,10 @@ if (part("worker")) {
   const rss = await idleWorkerRss();
   out.push(
     `| SQLite (default) | idle \`autoreduce worker\` resident memory | ${(rss / 2 ** 20).toFixed(1)} MiB | | | < 60 MB |`,
+  );
+  const stompRss = await idleWorkerRss(5000, activemq());
+  out.push(
+    `| ActiveMQ (STOMP) | idle \`autoreduce worker\` resident memory (no database layer) | ${(stompRss / 2 ** 20).toFixed(1)} MiB | | | < 60 MB |`,
   );
   say("supervision CPU per running job (8 jobs, 1 s checks, 10 s)");
   const cpu = await supervisionCpuPerJob();
@@ -127,4 +152,8 @@ if (part("listener")) {
   );
 }
 process.stdout.write(`${out.join("\n")}\n`);
+if (cpuRows.length > 2) {
+  process.stdout.write(`\nCPU milliseconds per run, by process (all parts share the machine's cores):\n\n`);
+  process.stdout.write(`${cpuRows.join("\n")}\n`);
+}
 process.exit(0);

@@ -10,10 +10,13 @@ import { waitFor } from "../test/helpers/wait-for.ts";
 const BIN = join(import.meta.dirname, "..", "bin", "autoreduce.js");
 
 /** Resident memory (bytes) of an idle `autoreduce worker` process, `settleMs` after it started. */
-export async function idleWorkerRss(settleMs = 5000): Promise<number> {
+export async function idleWorkerRss(settleMs = 5000, stompBroker?: string): Promise<number> {
   const scratch = tempDir("autoreduce-rss-");
   const configFile = join(scratch.path, "autoreduce.yaml");
-  writeFileSync(configFile, `data_dir: ${scratch.path}\n`);
+  const transport = stompBroker
+    ? `transport:\n  kind: stomp\n  stomp:\n    brokers: ["${stompBroker}"]\n`
+    : "";
+  writeFileSync(configFile, `data_dir: ${scratch.path}\n${transport}`);
   const child = spawn(process.execPath, [BIN, "worker", "--config", configFile], {
     stdio: ["ignore", "ignore", "pipe"],
   });
