@@ -95,7 +95,11 @@ describe("STOMP connection handling", () => {
       5000,
     );
     await t.transport.send(q, { body: "after" });
-    await waitFor(() => got.length === 2, "a message on the new connection");
+    await waitFor(() => got.length === 2, "a message on the new connection").catch((e: Error) => {
+      throw new Error(
+        `${e.message}; connection changes: ${t.changes.join(" | ")}; errors: ${t.errors.join(" | ")}`,
+      );
+    });
     assert.deepEqual(got, ["before", "after"]);
   });
 
