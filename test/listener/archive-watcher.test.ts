@@ -8,15 +8,11 @@ import { ArchiveWatcher } from "../../src/listener/archive-watcher.ts";
 import { tempDir } from "../helpers/temp-dir.ts";
 import { waitFor } from "../helpers/wait-for.ts";
 
-test("files written together with their new folders are all reported, however fast they come", async () => {
-  const scratch = tempDir();
-  const instruments = Array.from({ length: 30 }, (_, i) => `INST${i}`);
+/** A watcher over `root` for these instruments (SNS layout), and the files it reported. */
+function watchArchive(root: string, instruments: string[]): { watcher: ArchiveWatcher; seen: Set<string> } {
   const layout = ArchiveLayout.fromConfig(
     configFromObject(
-      {
-        archive: { roots: [scratch.path] },
-        instruments: Object.fromEntries(instruments.map((name) => [name, {}])),
-      },
+      { archive: { roots: [root] }, instruments: Object.fromEntries(instruments.map((name) => [name, {}])) },
       "(test)",
       {},
     ),
@@ -29,6 +25,13 @@ test("files written together with their new folders are all reported, however fa
     onFile: (path) => seen.add(path),
     onError: (e) => assert.fail(String(e)),
   });
+  return { watcher, seen };
+}
+
+test("files written together with their new folders are all reported, however fast they come", async () => {
+  const scratch = tempDir();
+  const instruments = Array.from({ length: 30 }, (_, i) => `INST${i}`);
+  const { watcher, seen } = watchArchive(scratch.path, instruments);
   try {
     await watcher.watchRoots();
     const written: string[] = [];
@@ -68,17 +71,7 @@ test("folders made while the watch starts are watched: files written into them l
   const missed: string[] = [];
   for (let round = 0; round < 60; round++) {
     const scratch = tempDir();
-    const layout = ArchiveLayout.fromConfig(
-      configFromObject({ archive: { roots: [scratch.path] }, instruments: { RACE: {} } }, "(test)", {}),
-    );
-    const seen = new Set<string>();
-    const watcher = new ArchiveWatcher({
-      layout,
-      poll: false,
-      pollIntervalMs: 1000,
-      onFile: (path) => seen.add(path),
-      onError: (e) => assert.fail(String(e)),
-    });
+    const { watcher, seen } = watchArchive(scratch.path, ["RACE"]);
     try {
       const starting = watcher.watchRoots();
       await pause(round % 6);
