@@ -95,12 +95,17 @@ describe("STOMP connection handling", () => {
       5000,
     );
     await t.transport.send(q, { body: "after" });
-    await waitFor(() => got.length === 2, "a message on the new connection").catch((e: Error) => {
-      throw new Error(
-        `${e.message}; connection changes: ${t.changes.join(" | ")}; errors: ${t.errors.join(" | ")}`,
-      );
-    });
-    assert.deepEqual(got, ["before", "after"]);
+    await waitFor(() => got.includes("after"), "a message on the new connection", 30_000).catch(
+      (e: Error) => {
+        throw new Error(
+          `${e.message}; received: ${got.join(", ")}; connection changes: ${t.changes.join(" | ")}; errors: ${t.errors.join(" | ")}`,
+        );
+      },
+    );
+    // "before" may come a second time: when the freeze cut off its acknowledgement, the broker
+    // gives it again once it drops the old connection (at-least-once, as the Transport promises).
+    assert.equal(got[0], "before");
+    assert.deepEqual([...new Set(got)].sort(), ["after", "before"]);
   });
 
   test("a refused login is reported, and the password appears nowhere", async () => {
