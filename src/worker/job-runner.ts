@@ -6,6 +6,7 @@ import { ExecutionStartError } from "../executors/executor.ts";
 import type { Logger } from "../logging/logger.ts";
 import type { ReductionJob } from "../messages/reduction-job.ts";
 import { checkBeforeRun } from "./job-checks.ts";
+import { LedgerKeeper, ledgerPath } from "./job-ledger.ts";
 import { additionalOutputDirs, commandFor, prepareWorkspace } from "./job-workspace.ts";
 import { copyToAdditionalDirs, outputFilesSince } from "./output-files.ts";
 import { locateScript, scriptPresent } from "./script-location.ts";
@@ -37,12 +38,16 @@ export type JobEnd =
   | { kind: "not_started"; problem: string; report: Record<string, unknown> }
   | { kind: "interrupted"; report: Record<string, unknown> };
 
-/** Runs one job whose slot has been granted: checks, STARTED, the script under limits, the verdict. */
+/**
+ * Runs one job whose slot has been granted: checks, STARTED, the script under limits, the verdict.
+ * `ledgerKey` names this copy of the job in the job ledger (see `job-ledger.ts`).
+ */
 export async function runJob(
   deps: JobRunnerDeps,
   job: ReductionJob,
   attempt: number,
   isStopping: () => boolean,
+  ledgerKey: string,
 ): Promise<JobEnd> {
   const { config } = deps;
   const where = locateScript(config, job);
@@ -66,6 +71,14 @@ export async function runJob(
   };
   const reportBase = { ...base, ...logs, output_dir: where.outputDir, pid: process.pid };
   const startedAt = new Date();
+  const ledger = new LedgerKeeper(ledgerPath(where.outputDir, job.data_file), ledgerKey, deps.host, (e) =>
+    deps.log.warn(
+      { err: e, job_id: job.job_id },
+      "cannot write the job ledger; a re-delivered copy may run again",
+    ),
+  );
+  ledger.start();
+  let reported = false;
   const workspace = prepareWorkspace({ ...job, convention: where.convention }, where.script);
   try {
     const { command, args } = commandFor(
@@ -102,8 +115,10 @@ export async function runJob(
     const result = await handle.wait().finally(() => deps.running(null));
     if (isStopping() && result.cancelReason) return { kind: "interrupted", report: reportBase };
     await reportResult(deps, job, where, workspace, reportBase, result, logs.err_file);
+    reported = true;
     return { kind: "reported" };
   } finally {
+    ledger.end(reported ? "reported" : "released");
     workspace.remove();
   }
 }

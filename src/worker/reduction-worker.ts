@@ -10,8 +10,10 @@ import { type ReductionJob, ReductionJobSchema } from "../messages/reduction-job
 import { createScript } from "../scripts/script-writer.ts";
 import { parseOrReject } from "../transport/error-queue.ts";
 import type { IncomingMessage, Subscription, Transport } from "../transport/transport.ts";
+import { judgeLedger, type LedgerVerdict, ledgerPath, processAlive, readLedger } from "./job-ledger.ts";
 import { type JobEnd, runJob } from "./job-runner.ts";
 import { planRetry } from "./retry-plan.ts";
+import { locateScript } from "./script-location.ts";
 import { SlotScheduler, SlotWithdrawn } from "./slot-scheduler.ts";
 import { WorkerSettings } from "./worker-settings.ts";
 
@@ -48,6 +50,9 @@ export type WorkerState = "running" | "stopping" | "stopped";
  * a worker that dies loses nothing: the job is delivered again. Reports go through the transport
  * only; the worker never touches the state database.
  */
+/** How often a job that runs at another worker (by the job ledger) is looked at again. */
+const LEDGER_RECHECK_MS = 500;
+
 export class ReductionWorker {
   private readonly subscriptions: Subscription[] = [];
   private readonly services: Subscription[] = [];
@@ -147,7 +152,8 @@ export class ReductionWorker {
       if (this.state !== "running" && inProgress) throw new HandedBack("the worker is stopping");
       return;
     }
-    const done = this.runOnce(job, message);
+    if (await this.ranElsewhere(job, copyKey)) return;
+    const done = this.runOnce(job, message, copyKey);
     this.inProgress.set(copyKey, done);
     try {
       await done;
@@ -158,7 +164,44 @@ export class ReductionWorker {
     }
   }
 
-  private async runOnce(job: ReductionJob, message: IncomingMessage): Promise<void> {
+  /**
+   * Consults the job ledger (see `job-ledger.ts`): waits while another worker runs this copy of
+   * the job, and returns true if one has reported it already, so that it is not run twice.
+   */
+  private async ranElsewhere(job: ReductionJob, copyKey: string): Promise<boolean> {
+    const { log } = this.deps;
+    for (let waited = false; ; waited = true) {
+      const verdict = this.ledgerVerdict(job, copyKey);
+      if (verdict.kind === "run") return false;
+      if (verdict.kind === "skip") {
+        log.info(
+          { job_id: job.job_id, by: verdict.by },
+          "job delivered again after it was reported; not run twice",
+        );
+        return true;
+      }
+      if (!waited)
+        log.info(
+          { job_id: job.job_id, by: verdict.by },
+          "job delivered again while it runs elsewhere; waiting",
+        );
+      if (this.state !== "running") throw new HandedBack("the worker is stopping");
+      await new Promise((resolve) => setTimeout(resolve, LEDGER_RECHECK_MS));
+    }
+  }
+
+  private ledgerVerdict(job: ReductionJob, copyKey: string): LedgerVerdict {
+    const path = ledgerPath(locateScript(this.deps.config, job).outputDir, job.data_file);
+    return judgeLedger(
+      readLedger(path),
+      copyKey,
+      { host: this.host, pid: process.pid },
+      Date.now(),
+      processAlive,
+    );
+  }
+
+  private async runOnce(job: ReductionJob, message: IncomingMessage, copyKey: string): Promise<void> {
     const { log } = this.deps;
     const key = job.job_id ?? `local-${this.nextLocalKey++}`;
     if (this.cancelled.has(key)) {
@@ -166,22 +209,29 @@ export class ReductionWorker {
       return;
     }
     let release: () => void;
-    try {
-      release = await this.scheduler.acquire({
-        key,
-        instrument: job.instrument.toUpperCase(),
-        experiment: job.ipts.toUpperCase(),
-        runNumber: job.run_number,
-      });
-    } catch (e) {
-      if (!(e instanceof SlotWithdrawn)) throw e;
-      if (this.state !== "running") throw new HandedBack(e.message);
-      log.info({ job_id: key, reason: e.reason }, "waiting job withdrawn; not run");
-      return;
+    for (;;) {
+      try {
+        release = await this.scheduler.acquire({
+          key,
+          instrument: job.instrument.toUpperCase(),
+          experiment: job.ipts.toUpperCase(),
+          runNumber: job.run_number,
+        });
+      } catch (e) {
+        if (!(e instanceof SlotWithdrawn)) throw e;
+        if (this.state !== "running") throw new HandedBack(e.message);
+        log.info({ job_id: key, reason: e.reason }, "waiting job withdrawn; not run");
+        return;
+      }
+      // While it waited here for a slot, the broker may have given a copy to another worker
+      // (a lost connection): look at the ledger again, without holding the slot.
+      if (this.ledgerVerdict(job, copyKey).kind === "run") break;
+      release();
+      if (await this.ranElsewhere(job, copyKey)) return;
     }
     try {
       const attempt = (job.retry?.deliveries ?? 0) + message.deliveryCount;
-      const end = await runJob(this.runnerDeps(key), job, attempt, () => this.state !== "running");
+      const end = await runJob(this.runnerDeps(key), job, attempt, () => this.state !== "running", copyKey);
       await this.afterJob(end, job, message);
     } finally {
       release();
