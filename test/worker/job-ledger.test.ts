@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { silentLogger } from "../../src/logging/logger.ts";
+import { pino } from "pino";
 import type { IncomingMessage } from "../../src/transport/transport.ts";
 import {
   judgeLedger,
@@ -80,6 +80,14 @@ describe("a job delivered again to another worker (real python3)", () => {
   const reports: Record<string, IncomingMessage[]> = {};
   const OTHER_QUEUE = "/queue/REDUCTION.NODE_B.DATA_READY";
   let n = 0;
+  /** What each worker logged, to wait on its decisions. */
+  const logged: Record<"node-a" | "node-b", string[]> = { "node-a": [], "node-b": [] };
+  const logger = (node: "node-a" | "node-b") =>
+    pino({ level: "info" }, { write: (line: string) => logged[node].push(line) });
+  const said = (node: "node-a" | "node-b", text: string, jobId: string) =>
+    logged[node].filter((line) => line.includes(text) && line.includes(`"${jobId}"`)).length;
+  const WAITING = "while it runs elsewhere; waiting";
+  const SKIPPED = "after it was reported; not run twice";
 
   before(async () => {
     stack = await openStack({ instruments: { SLOW: {} } });
@@ -93,13 +101,13 @@ describe("a job delivered again to another worker (real python3)", () => {
       await ReductionWorker.start({
         config: { ...stack.config, worker: { ...stack.config.worker, max_procs: 1 } },
         transport: stack.transport,
-        log: silentLogger(),
+        log: logger("node-a"),
         host: "node-a",
       }),
       await ReductionWorker.start({
         config: { ...stack.config, worker: { ...stack.config.worker, queues: [OTHER_QUEUE] } },
         transport: stack.transport,
-        log: silentLogger(),
+        log: logger("node-b"),
         host: "node-b",
       }),
     );
@@ -124,7 +132,7 @@ describe("a job delivered again to another worker (real python3)", () => {
     });
     const of = (destination: string) =>
       (reports[destination] ?? []).map((m) => JSON.parse(m.body)).filter((b) => b.job_id === `ledger-${run}`);
-    return { run, dataFile, body, of };
+    return { run, id: `ledger-${run}`, dataFile, body, of };
   };
   const q = () => stack.config.queues;
 
@@ -138,10 +146,11 @@ describe("a job delivered again to another worker (real python3)", () => {
     assert.equal(started.host, "node-a");
     await stack.transport.send(OTHER_QUEUE, { body: job.body }); // the broker's re-delivery
     const ledger = ledgerPath(started.output_dir, job.dataFile);
-    await waitFor(() => readLedger(ledger).entry?.state === "running", "the ledger to say running");
+    await waitFor(() => said("node-b", WAITING, job.id) === 1, "node-b to wait for node-a");
+    assert.equal(readLedger(ledger).entry?.state, "running");
     writeFileSync(join(started.output_dir, `release-SLOW_${job.run}.nxs.h5`), "");
     await waitFor(() => job.of(q().reduction_complete).length === 1, "the job completed");
-    await waitFor(async () => (await stack.transport.depth(OTHER_QUEUE)) === 0, "node-b to take the copy");
+    await waitFor(() => said("node-b", SKIPPED, job.id) === 1, "node-b to drop its copy");
     assert.equal(readLedger(ledger).entry?.state, "reported");
     assert.equal(readFileSync(join(started.output_dir, `ran-SLOW_${job.run}.nxs.h5`), "utf8"), "ran\n");
     assert.deepEqual(
@@ -151,7 +160,8 @@ describe("a job delivered again to another worker (real python3)", () => {
     assert.equal(job.of(q().reduction_complete).length, 1);
     // Once more, long after: the ledger says reported, so it is taken off the queue unrun.
     await stack.transport.send(OTHER_QUEUE, { body: job.body });
-    await waitFor(async () => (await stack.transport.depth(OTHER_QUEUE)) === 0, "node-b to take the copy");
+    await waitFor(() => said("node-b", SKIPPED, job.id) === 2, "node-b to drop the late copy");
+    assert.equal(said("node-b", WAITING, job.id), 1, "the late copy did not wait");
     assert.equal(job.of(q().reduction_started).length, 1);
   });
 
@@ -174,11 +184,7 @@ describe("a job delivered again to another worker (real python3)", () => {
     await waitFor(() => held.of(q().reduction_complete).length === 1, "node-b to run the copy");
     writeFileSync(join(started.output_dir, `release-SLOW_${first.run}.nxs.h5`), "");
     await waitFor(() => first.of(q().reduction_complete).length === 1, "the first job to complete");
-    const nodeA = workers[0];
-    await waitFor(() => {
-      const { running, waiting } = nodeA?.status() ?? { running: [""], waiting: [] };
-      return running.length === 0 && waiting.length === 0;
-    }, "node-a to be done with the held job");
+    await waitFor(() => said("node-a", SKIPPED, held.id) === 1, "node-a to drop the held job");
     assert.equal(readLedger(ledgerPath(started.output_dir, held.dataFile)).entry?.host, "node-b");
     assert.deepEqual(
       held.of(q().reduction_started).map((s) => s.host),
