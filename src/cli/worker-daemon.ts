@@ -81,10 +81,10 @@ export function describeWorker(config: Config, sns: PostProcessingConf | null): 
     `transport: ${describeTransport(config)}`,
     `queues: ${settings.queues.join(", ")}`,
     `slots: ${w.max_procs} (per instrument: ${w.jobs_per_instrument || "no limit"}, one per experiment: ${w.one_per_experiment}, held beyond slots: ${settings.hold})`,
-    `limits: memory ${w.memory_limit ?? "none"}, time ${w.time_limit_minutes ?? "none"} min, stall ${w.stall_minutes ?? "none"} min, checked every ${w.check_interval_seconds} s`,
+    `limits: memory ${w.memory_limit ?? "none"}, time ${minutes(w.time_limit_minutes)}, stall ${minutes(w.stall_minutes)}, checked every ${w.check_interval_seconds} s`,
     `success: ${w.success}${w.exceptions.length ? ` (allow-list: ${w.exceptions.length} patterns)` : ""}`,
     `retries: ${w.retry.attempts} attempts, ${w.retry.initial_seconds} s doubling to ${w.retry.max_seconds} s`,
-    `scripts: ${config.scripts.root}/<INST>/${config.scripts.file} with ${config.scripts.interpreter}`,
+    `scripts: ${config.scripts.root}/{instrument}/${config.scripts.file} with ${config.scripts.interpreter}`,
   ];
 }
 
@@ -114,4 +114,9 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
     ],
     log,
   );
+}
+
+/** A limit in minutes as shown by `--show-config`: "none" when unset. */
+function minutes(value: number | null | undefined): string {
+  return value === null || value === undefined ? "none" : `${value} min`;
 }

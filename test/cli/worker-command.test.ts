@@ -56,3 +56,18 @@ test("the SNS file's brokers make the worker talk STOMP to them, with its user; 
   assert.equal(describeTransport(config).includes("test-broker-secret"), false);
   assert.doesNotMatch(result.stdout + result.stderr, /test-broker-secret/);
 });
+
+test("the facility example config is valid: a worker reads it and shows both brokers, its limits and scripts", async () => {
+  const example = join(import.meta.dirname, "..", "..", "examples", "facility", "autoreduce.yaml");
+  const result = await cli(["worker", "--config", example, "--show-config"]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(
+    result.stdout,
+    /^transport: stomp \(auto\) amqbroker1\.facility\.example:61613, amqbroker2\.facility\.example:61613 as autoreduce$/m,
+  );
+  assert.match(result.stdout, /^limits: memory 70%, time 120 min, stall none, checked every 1 s$/m);
+  assert.match(
+    result.stdout,
+    /^scripts: \/SNS\/\{instrument\}\/shared\/autoreduce\/reduce_\{instrument\}\.py with python3$/m,
+  );
+});
