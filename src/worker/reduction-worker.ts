@@ -152,7 +152,6 @@ export class ReductionWorker {
       if (this.state !== "running" && inProgress) throw new HandedBack("the worker is stopping");
       return;
     }
-    if (await this.ranElsewhere(job, copyKey)) return;
     const done = this.runOnce(job, message, copyKey);
     this.inProgress.set(copyKey, done);
     try {
@@ -223,8 +222,9 @@ export class ReductionWorker {
         log.info({ job_id: key, reason: e.reason }, "waiting job withdrawn; not run");
         return;
       }
-      // While it waited here for a slot, the broker may have given a copy to another worker
-      // (a lost connection): look at the ledger again, without holding the slot.
+      // The job ledger (see job-ledger.ts) says whether this copy ran, or runs, at another worker
+      // (a broker restart gives unacknowledged jobs out again). Looked at once the job has its
+      // slot, since a job may wait here while its copy runs elsewhere; waited on without the slot.
       if (this.ledgerVerdict(job, copyKey).kind === "run") break;
       release();
       if (await this.ranElsewhere(job, copyKey)) return;

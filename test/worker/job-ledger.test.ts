@@ -135,14 +135,14 @@ describe("a job delivered again to another worker (real python3)", () => {
     return { run, id: `ledger-${run}`, dataFile, body, of };
   };
   const q = () => stack.config.queues;
+  /** The job's STARTED report, once it has come. */
+  const startedReport = (job: ReturnType<typeof newJob>) =>
+    waitFor(() => job.of(q().reduction_started)[0], `${job.id} to start`);
 
   test("a copy that arrives while the job runs elsewhere waits, then is not run: the script runs once", async () => {
     const job = newJob();
     await stack.transport.send(q().reduction_data_ready, { body: job.body });
-    const [started] = await waitFor(() => {
-      const s = job.of(q().reduction_started);
-      return s.length > 0 ? s : undefined;
-    }, "node-a to start the job");
+    const started = await startedReport(job);
     assert.equal(started.host, "node-a");
     await stack.transport.send(OTHER_QUEUE, { body: job.body }); // the broker's re-delivery
     const ledger = ledgerPath(started.output_dir, job.dataFile);
@@ -160,7 +160,7 @@ describe("a job delivered again to another worker (real python3)", () => {
     assert.equal(job.of(q().reduction_complete).length, 1);
     // Once more, long after: the ledger says reported, so it is taken off the queue unrun.
     await stack.transport.send(OTHER_QUEUE, { body: job.body });
-    await waitFor(() => said("node-b", SKIPPED, job.id) === 2, "node-b to drop the late copy");
+    await waitFor(() => said("node-b", "not run twice", job.id) === 2, "node-b to drop the late copy");
     assert.equal(said("node-b", WAITING, job.id), 1, "the late copy did not wait");
     assert.equal(job.of(q().reduction_started).length, 1);
   });
@@ -169,10 +169,7 @@ describe("a job delivered again to another worker (real python3)", () => {
     const first = newJob();
     const held = newJob();
     await stack.transport.send(q().reduction_data_ready, { body: first.body });
-    const [started] = await waitFor(() => {
-      const s = first.of(q().reduction_started);
-      return s.length > 0 ? s : undefined;
-    }, "node-a to start the first job");
+    const started = await startedReport(first);
     // node-a (one slot) takes the second job and holds it; the broker gives a copy to node-b.
     writeFileSync(join(started.output_dir, `release-SLOW_${held.run}.nxs.h5`), "");
     await stack.transport.send(q().reduction_data_ready, { body: held.body });
