@@ -77,9 +77,11 @@ export async function runJob(
       "cannot write the job ledger; a re-delivered copy may run again",
     ),
   );
+  const workspace = prepareWorkspace({ ...job, convention: where.convention }, where.script);
+  // Started only once nothing can throw before the `finally` that ends it: a ledger left
+  // `running` (and touched) would hold every copy of the job back for good.
   ledger.start();
   let reported = false;
-  const workspace = prepareWorkspace({ ...job, convention: where.convention }, where.script);
   try {
     const { command, args } = commandFor(
       { ...job, convention: where.convention },

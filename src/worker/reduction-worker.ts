@@ -40,6 +40,9 @@ class HandedBack extends Error {
  */
 export type WorkerState = "running" | "stopping" | "stopped";
 
+/** How often a job that runs at another worker (by the job ledger) is looked at again. */
+const LEDGER_RECHECK_MS = 500;
+
 /**
  * Runs reductions. It takes a job from its queues when it can use it (its free slots plus a
  * small `hold` of waiting jobs), starts it when the limits allow (`SlotScheduler`: max_procs, per
@@ -50,9 +53,6 @@ export type WorkerState = "running" | "stopping" | "stopped";
  * a worker that dies loses nothing: the job is delivered again. Reports go through the transport
  * only; the worker never touches the state database.
  */
-/** How often a job that runs at another worker (by the job ledger) is looked at again. */
-const LEDGER_RECHECK_MS = 500;
-
 export class ReductionWorker {
   private readonly subscriptions: Subscription[] = [];
   private readonly services: Subscription[] = [];
