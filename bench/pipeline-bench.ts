@@ -194,10 +194,7 @@ export async function throughput(
     for (let i = 0; i < runs; i++) await send(stack, i + 1, paths[i] ?? "");
     await waitAllDone(stack, runs);
     const rate = runs / ((Date.now() - start) / 1000);
-    const cpu = cpuPerRun(before, cpuSnapshot(parts()), runs);
-    // The launchers' trees hold the scripts: what is not the launchers' own time is the scripts'.
-    cpu.scripts = (cpu.scripts ?? 0) - (cpu.launchers ?? 0);
-    return { rate, cpu };
+    return { rate, cpu: cpuPerRun(before, cpuSnapshot(parts()), runs) };
   } finally {
     await close();
   }
@@ -214,13 +211,15 @@ function cpuParts(workerPids: number[], backend: Backend): CpuPart[] {
     return parent === process.pid || (parent !== null && workerPids.includes(parent));
   });
   const parts: CpuPart[] = [
-    { name: "coordinator", pids: [process.pid], selfOnly: true },
-    { name: "workers", pids: workerPids, selfOnly: true },
-    { name: "launchers", pids: launchers, selfOnly: true },
-    { name: "scripts", pids: launchers },
+    { name: "coordinator", pids: [process.pid] },
+    { name: "workers", pids: workerPids },
+    { name: "launchers", pids: launchers },
+    { name: "scripts", pids: launchers, count: "descendants" },
   ];
-  if (backend.transport) parts.push({ name: "broker", pids: findProcesses(/java .*activemq/) });
-  if (backend.database) parts.push({ name: "database", pids: findProcesses(/postgres.* -D /) });
+  if (backend.transport)
+    parts.push({ name: "broker", pids: findProcesses(/java .*activemq/), count: "tree" });
+  if (backend.database)
+    parts.push({ name: "database", pids: findProcesses(/postgres.* -D /), count: "tree" });
   return parts;
 }
 

@@ -23,6 +23,8 @@ export interface ProcStat {
   rssPages: number;
   /** User plus system CPU time, in clock ticks. */
   cpuTicks: number;
+  /** User plus system CPU time of the children it has waited for, in clock ticks. */
+  reapedTicks: number;
 }
 
 /** Field numbers (1-based, as in proc(5)) of the values read from `/proc/<pid>/stat`. */
@@ -30,6 +32,8 @@ const PPID = 4;
 const PGRP = 5;
 const UTIME = 14;
 const STIME = 15;
+const CUTIME = 16;
+const CSTIME = 17;
 const STARTTIME = 22;
 const RSS = 24;
 
@@ -54,6 +58,7 @@ export function parseProcStat(bytes: Uint8Array, length: number, into: ProcStat)
   into.state = String.fromCharCode(bytes[close + 2] ?? 0);
   let p = close + 4;
   let utime = 0;
+  let cutime = 0;
   for (let field = PPID; field <= RSS; field++) {
     if (p >= length) return false;
     const negative = bytes[p] === MINUS;
@@ -66,6 +71,8 @@ export function parseProcStat(bytes: Uint8Array, length: number, into: ProcStat)
     else if (field === PGRP) into.pgid = value;
     else if (field === UTIME) utime = value;
     else if (field === STIME) into.cpuTicks = utime + value;
+    else if (field === CUTIME) cutime = value;
+    else if (field === CSTIME) into.reapedTicks = cutime + value;
     else if (field === STARTTIME) into.startTime = value;
     else if (field === RSS) into.rssPages = value;
   }
@@ -100,6 +107,7 @@ export class ProcessTable {
     startTime: 0,
     rssPages: 0,
     cpuTicks: 0,
+    reapedTicks: 0,
   };
 
   constructor(private readonly pageSize = systemConstants().pageSize) {}
@@ -223,17 +231,31 @@ export function assignTrees(table: ProcessTable, roots: readonly TreeRoot[]): In
   return owner;
 }
 
-/** Start time of process `pid` (clock ticks since boot), or null if it is gone or a zombie. */
-export function processStartTime(pid: number): number | null {
+/** The stat fields of one process, or null if it is gone or a zombie. */
+export function readProcStat(pid: number): ProcStat | null {
   let bytes: Buffer;
   try {
     bytes = readFileSync(`/proc/${pid}/stat`);
   } catch {
     return null;
   }
-  const stat: ProcStat = { pid: 0, state: "", ppid: 0, pgid: 0, startTime: 0, rssPages: 0, cpuTicks: 0 };
+  const stat: ProcStat = {
+    pid: 0,
+    state: "",
+    ppid: 0,
+    pgid: 0,
+    startTime: 0,
+    rssPages: 0,
+    cpuTicks: 0,
+    reapedTicks: 0,
+  };
   if (!parseProcStat(bytes, bytes.length, stat) || stat.state === "Z") return null;
-  return stat.startTime;
+  return stat;
+}
+
+/** Start time of process `pid` (clock ticks since boot), or null if it is gone or a zombie. */
+export function processStartTime(pid: number): number | null {
+  return readProcStat(pid)?.startTime ?? null;
 }
 
 /** Kernel constants that turn `/proc` numbers into bytes and seconds. */

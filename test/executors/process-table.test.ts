@@ -11,7 +11,16 @@ import {
 } from "../../src/executors/process-table.ts";
 
 function parse(line: string): ProcStat | null {
-  const stat: ProcStat = { pid: 0, state: "", ppid: 0, pgid: 0, startTime: 0, rssPages: 0, cpuTicks: 0 };
+  const stat: ProcStat = {
+    pid: 0,
+    state: "",
+    ppid: 0,
+    pgid: 0,
+    startTime: 0,
+    rssPages: 0,
+    cpuTicks: 0,
+    reapedTicks: 0,
+  };
   const bytes = Buffer.from(line);
   return parseProcStat(bytes, bytes.length, stat) ? stat : null;
 }
@@ -19,7 +28,15 @@ function parse(line: string): ProcStat | null {
 /** A stat line as the kernel writes it, with the fields supervision reads set. */
 function statLine(
   comm: string,
-  f: { pid: number; ppid: number; pgid: number; utime: number; stime: number },
+  f: {
+    pid: number;
+    ppid: number;
+    pgid: number;
+    utime: number;
+    stime: number;
+    cutime?: number;
+    cstime?: number;
+  },
 ) {
   const after = [
     f.ppid,
@@ -34,8 +51,8 @@ function statLine(
     0,
     f.utime,
     f.stime,
-    0,
-    0,
+    f.cutime ?? 0,
+    f.cstime ?? 0,
     20,
     0,
     1,
@@ -47,7 +64,9 @@ function statLine(
 
 describe("parseProcStat", () => {
   test("reads the fields after the command name", () => {
-    const stat = parse(statLine("sleep", { pid: 8108, ppid: 8101, pgid: 8101, utime: 7, stime: 5 }));
+    const stat = parse(
+      statLine("sleep", { pid: 8108, ppid: 8101, pgid: 8101, utime: 7, stime: 5, cutime: 3, cstime: 4 }),
+    );
     assert.deepEqual(stat, {
       pid: 8108,
       state: "S",
@@ -56,6 +75,7 @@ describe("parseProcStat", () => {
       startTime: 56495,
       rssPages: 417,
       cpuTicks: 12,
+      reapedTicks: 7,
     });
   });
 
@@ -105,7 +125,16 @@ describe("assignTrees", () => {
   ];
   const table = new ProcessTable(4096);
   for (const [pid, ppid, pgid] of rows) {
-    table.add({ pid, state: "S", ppid, pgid, startTime: pid * 100, rssPages: 1, cpuTicks: 0 });
+    table.add({
+      pid,
+      state: "S",
+      ppid,
+      pgid,
+      startTime: pid * 100,
+      rssPages: 1,
+      cpuTicks: 0,
+      reapedTicks: 0,
+    });
   }
   const treeOf = (owner: Int32Array, pid: number) => owner[table.rowOfPid(pid) ?? -1];
 
