@@ -217,10 +217,12 @@ export function transportConformance(
       });
       const sent = Date.now();
       await t.send(q, { body: "later", delayMs: 1200 });
-      await waitFor(() => arrived > 0, "the delayed message", 5000);
+      // "Not before" is the contract; how late depends on the machine's load (ActiveMQ's scheduler
+      // runs on a loaded JVM here), so the upper bound only catches a delay that was ignored badly.
+      await waitFor(() => arrived > 0, "the delayed message", 30_000);
       await sub.unsubscribe();
       const waited = arrived - sent;
-      assert.ok(waited >= 1200 && waited < 2200, `arrived after ${waited} ms`);
+      assert.ok(waited >= 1200 && waited < 20_000, `arrived after ${waited} ms`);
     });
 
     test("a message that keeps failing goes to the dead-letter queue with the reason", async () => {
