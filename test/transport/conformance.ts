@@ -200,12 +200,10 @@ export function transportConformance(
         q,
         "from-afar",
       ]);
-      const sentAt = Date.now();
+      // How fast is measured by `npm run bench`; here only that it arrives.
       await waitFor(() => got.length === 1, "the message from the other process", 5000, 5);
-      const latency = Date.now() - sentAt;
       await sub.unsubscribe();
       assert.equal(got[0], "from-afar");
-      assert.ok(latency < 1000, `arrived after ${latency} ms`);
     });
 
     test("a delayed message arrives after its delay, not before", async () => {
