@@ -1,8 +1,8 @@
 import type { Config } from "../config/load-config.ts";
 import type { Logger } from "../logging/logger.ts";
-import { readNexusMetadata } from "../nexus/nexus-metadata.ts";
 import { InvalidMessageError } from "../messages/message-error.ts";
 import { StatusReportSchema } from "../messages/status-report.ts";
+import { readNexusMetadata } from "../nexus/nexus-metadata.ts";
 import { waitOutOutages } from "../store/database-outage.ts";
 import {
   applyReport,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { OutputOutsideRootError, outputDirFor } from "../../src/coordinator/output-location.ts";
 import { configFromObject } from "../../src/config/load-config.ts";
+import { OutputOutsideRootError, outputDirFor } from "../../src/coordinator/output-location.ts";
 
 const config = configFromObject(
   { output: { root: "/out" }, instruments: { TR: {}, BAD: { output_dir: "../{experiment}" } } },
