@@ -7,11 +7,29 @@ import { writeEventNexus } from "../../src/demo/event-nexus-writer.ts";
 import { silentLogger } from "../../src/logging/logger.ts";
 import { listRuns } from "../../src/store/run-views.ts";
 import type { IncomingMessage } from "../../src/transport/transport.ts";
+import { sharedActiveMQ } from "../helpers/brokers.ts";
 import { openStack, type Stack } from "../helpers/in-process.ts";
 import { createTestDatabase } from "../helpers/postgres.ts";
 import { waitFor } from "../helpers/wait-for.ts";
 
-for (const backend of ["SQLite", "PostgreSQL"] as const) {
+const run = `${process.pid}.${Date.now().toString(36)}`;
+/** On ActiveMQ the state database is SQLite and the messages go through the shared broker. */
+const onActiveMQ = () => ({
+  transport: { kind: "stomp" as const, stomp: { brokers: [sharedActiveMQ()] } },
+  queues: {
+    data_ready: `/queue/TEST.${run}.DATA_READY`,
+    postprocess_error: `/queue/TEST.${run}.ERROR`,
+    reduction_data_ready: `/queue/TEST.${run}.JOBS`,
+    reduction_request: `/queue/TEST.${run}.REQUEST`,
+    reduction_started: `/queue/TEST.${run}.STARTED`,
+    reduction_complete: `/queue/TEST.${run}.COMPLETE`,
+    reduction_error: `/queue/TEST.${run}.REDUCTION_ERROR`,
+    reduction_disabled: `/queue/TEST.${run}.DISABLED`,
+    reduction_retrying: `/queue/TEST.${run}.RETRYING`,
+  },
+});
+
+for (const backend of ["SQLite", "PostgreSQL", "ActiveMQ"] as const) {
   describe(`DATA_READY identity and names on ${backend}`, () => {
     let stack: Stack;
     let coordinator: Coordinator;
@@ -23,7 +41,8 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
     before(async () => {
       let url: string | undefined;
       if (backend === "PostgreSQL") ({ url, drop } = await createTestDatabase());
-      stack = await openStack({ instruments: { TR: {} } }, url);
+      const transport = backend === "ActiveMQ" ? onActiveMQ() : {};
+      stack = await openStack({ instruments: { TR: {} }, ...transport }, url);
       mkdirSync(join(stack.config.scripts.root, "TR"), { recursive: true });
       writeFileSync(join(stack.config.scripts.root, "TR", "reduce_TR.py"), "print('reducing')\n");
       coordinator = await Coordinator.start({ ...stack, log: silentLogger() });
@@ -114,6 +133,17 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
         assert.equal(existsSync(join(stack.dir, "ESCAPED2")), false);
       });
     }
+
+    test("a refusal whose reason holds a NUL still reaches POSTPROCESS.ERROR (not the DLQ)", async () => {
+      const file = join(nexusDir, "TR_80\u0000.nxs.h5");
+      const before = errors.length;
+      await send(notice(file, { run_number: 80 }));
+      await waitFor(() => errors.length === before + 1, "the refusal", 30_000);
+      const error = JSON.parse(errors[before]?.body ?? "{}");
+      assert.match(error.error, /Data file not found: .*TR_80\u0000\.nxs\.h5/);
+      if (backend === "ActiveMQ")
+        assert.doesNotMatch(errors[before]?.headers["x-error-reason"] ?? "", /\u0000/);
+    });
 
     test("a bare path whose experiment folder is not a safe name is refused, not dead-lettered", async () => {
       const dir = join(stack.dir, "archive", "TR", "IPTS 9", "nexus");
