@@ -22,26 +22,6 @@ export function pathComponentProblem(value: string): string | null {
   return null;
 }
 
-/** Thrown where a name that becomes a path component is refused. Retrying cannot help. */
-export class InvalidPathComponentError extends Error {
-  override readonly name = "InvalidPathComponentError";
-  constructor(
-    /** The field the name came from (`ipts`, `instrument`, `--experiment`, ...). */
-    readonly field: string,
-    /** The problem, from {@link pathComponentProblem}. */
-    readonly problem: string,
-  ) {
-    super(`${field} ${problem}`);
-  }
-}
-
-/** Throws InvalidPathComponentError naming `field` unless `value` is a safe path component. */
-export function checkPathComponent(field: string, value: string): string {
-  const problem = pathComponentProblem(value);
-  if (problem) throw new InvalidPathComponentError(field, problem);
-  return value;
-}
-
 /** A zod string that must be one safe path component (see {@link pathComponentProblem}). */
 export const pathComponent = () =>
   z.string().superRefine((value, ctx) => {
