@@ -140,9 +140,9 @@ for (const backend of ["SQLite", "PostgreSQL", "ActiveMQ"] as const) {
       await send(notice(file, { run_number: 80 }));
       await waitFor(() => errors.length === before + 1, "the refusal", 30_000);
       const error = JSON.parse(errors[before]?.body ?? "{}");
-      assert.match(error.error, /Data file not found: .*TR_80\u0000\.nxs\.h5/);
+      assert.ok(error.error.endsWith(`Data file not found: ${file}`), error.error);
       if (backend === "ActiveMQ")
-        assert.doesNotMatch(errors[before]?.headers["x-error-reason"] ?? "", /\u0000/);
+        assert.ok(!(errors[before]?.headers["x-error-reason"] ?? "").includes("\u0000"));
     });
 
     test("a bare path whose experiment folder is not a safe name is refused, not dead-lettered", async () => {
