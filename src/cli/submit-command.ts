@@ -1,7 +1,8 @@
 import { resolve } from "node:path";
-import { Command } from "commander";
+import { Command, InvalidArgumentError } from "commander";
 import { acceptDataReady } from "../coordinator/data-ready-intake.ts";
 import { InvalidMessageError } from "../messages/message-error.ts";
+import { pathComponentProblem } from "../messages/path-component.ts";
 import { configFromOption, connect } from "./cli-context.ts";
 import { CommandFailed } from "./command-failed.ts";
 
@@ -13,9 +14,9 @@ export function submitCommand(): Command {
     )
     .option("--config <file>", "configuration file (default ./autoreduce.yaml)")
     .requiredOption("--file <path>", "the run's raw data file")
-    .option("--instrument <name>", "instrument (upper case)")
-    .option("--run <number>", "run number")
-    .option("--experiment <id>", "experiment, e.g. IPTS-1234")
+    .option("--instrument <name>", "instrument (upper case)", pathComponentArgument)
+    .option("--run <number>", "run number", runNumberArgument)
+    .option("--experiment <id>", "experiment, e.g. IPTS-1234", pathComponentArgument)
     .action(
       async (options: {
         config?: string;
@@ -59,4 +60,16 @@ export function submitCommand(): Command {
         process.stdout.write(`sent to ${config.queues.data_ready}:\n${JSON.stringify(out, null, 2)}\n`);
       },
     );
+}
+
+/** Names that become folders are refused on the command line (bad usage, exit 2), naming the option. */
+function pathComponentArgument(value: string): string {
+  const problem = pathComponentProblem(value);
+  if (problem) throw new InvalidArgumentError(`it ${problem}.`);
+  return value;
+}
+
+function runNumberArgument(value: string): string {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError("a run number is a whole number (digits only).");
+  return value;
 }

@@ -28,14 +28,15 @@ export function loadConfig(
   adjust: (raw: Record<string, unknown>) => Record<string, unknown> = (raw) => raw,
 ): Config {
   const path = resolve(file);
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(path, "utf8");
+    bytes = readFileSync(path);
   } catch (e) {
     throw new ConfigError(path, [
       `cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
     ]);
   }
+  const text = decodeConfigText(path, bytes);
   let raw: unknown;
   try {
     raw = parseYaml(text) ?? {};
@@ -77,8 +78,39 @@ export function configFromObject(
       }),
     );
   }
+  checkDatabaseUrl(result.data.database.url, source, Boolean(env.AUTOREDUCE_DATABASE_URL));
   const baseDir = source.startsWith("(") ? process.cwd() : dirname(source);
   return resolvePaths(result.data, baseDir, source);
+}
+
+/**
+ * The text of a config file. A file with NUL bytes or that is not UTF-8 is not a config file
+ * (a binary copied over it, a truncated download): refused rather than read as nothing.
+ */
+function decodeConfigText(path: string, bytes: Buffer): string {
+  const nul = bytes.indexOf(0);
+  if (nul >= 0)
+    throw new ConfigError(path, [
+      `not a text file: it holds a NUL byte at offset ${nul} (a YAML file is expected)`,
+    ]);
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new ConfigError(path, ["not a text file: it is not valid UTF-8 (a YAML file is expected)"]);
+  }
+}
+
+/** The schemes the state database can be opened with (store/state-database.ts). */
+const DATABASE_SCHEMES = /^(sqlite:|postgres:\/\/|postgresql:\/\/)/;
+
+/** Refuses a database url no store can open, at load rather than at the first connection. */
+function checkDatabaseUrl(url: string, source: string, fromEnv: boolean): void {
+  if (DATABASE_SCHEMES.test(url)) return;
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(url)?.[1];
+  const where = fromEnv ? "database.url (from AUTOREDUCE_DATABASE_URL)" : "database.url";
+  throw new ConfigError(source, [
+    `${where}: ${scheme ? `the scheme "${scheme}:" is not supported` : "not a database url"}; use sqlite:<path> or postgres://user@host:port/db`,
+  ]);
 }
 
 function resolvePaths(parsed: ParsedConfig, baseDir: string, source: string): Config {

@@ -2,6 +2,7 @@ import type { Config } from "../config/load-config.ts";
 import type { Logger } from "../logging/logger.ts";
 import { InvalidMessageError } from "../messages/message-error.ts";
 import { StatusReportSchema } from "../messages/status-report.ts";
+import { readNexusMetadata } from "../nexus/nexus-metadata.ts";
 import { waitOutOutages } from "../store/database-outage.ts";
 import {
   applyReport,
@@ -10,14 +11,15 @@ import {
   markDispatched,
   undispatchedReductions,
 } from "../store/reduction-store.ts";
-import { type ReductionRow, recordReadyRun } from "../store/run-store.ts";
+import { type RecordResult, type ReductionRow, recordReadyRun } from "../store/run-store.ts";
 import type { ReductionStatus } from "../store/schema.ts";
 import type { SqlDatabase } from "../store/state-database.ts";
 import { parseOrReject, sendToErrorQueue } from "../transport/error-queue.ts";
 import type { IncomingMessage, Subscription, Transport } from "../transport/transport.ts";
-import { acceptDataReady } from "./data-ready-intake.ts";
+import { type AcceptedDataReady, acceptDataReady } from "./data-ready-intake.ts";
 import { jobMessage } from "./job-message.ts";
 import { JobRouter } from "./job-router.ts";
+import { decideNoticeConflict } from "./notice-conflict.ts";
 import { outputDirFor } from "./output-location.ts";
 import { type Report, statusAfter } from "./reduction-lifecycle.ts";
 import { reportFields } from "./report-fields.ts";
@@ -108,16 +110,62 @@ export class Coordinator {
   }
 
   private async onDataReady(message: IncomingMessage): Promise<void> {
-    const { config, database, log } = this.deps;
-    let accepted: ReturnType<typeof acceptDataReady>;
+    const { config, log } = this.deps;
+    let accepted: AcceptedDataReady;
     try {
       accepted = acceptDataReady(message.body, config);
+      outputDirFor(config, accepted, 0); // throws if the names would lead outside output.root
     } catch (e) {
       if (!(e instanceof InvalidMessageError)) throw e;
-      log.warn({ reason: e.reason, message_id: message.id }, "DATA_READY refused");
-      await sendToErrorQueue(this.deps.transport, config.queues.postprocess_error, message, e.reason);
+      await this.refuseDataReady(message, e.reason);
       return;
     }
+    const metadata = accepted.metadata ?? {};
+    const text = (key: string) => (typeof metadata[key] === "string" ? (metadata[key] as string) : null);
+    let result = await this.recordNotice(message, accepted, "refuse");
+    if (result.kind === "conflict") {
+      const identity = {
+        instrument: accepted.instrument,
+        experiment: accepted.ipts,
+        runNumber: accepted.run_number,
+      };
+      const fileRun = await fileRunNumber(accepted.data_file);
+      const decision = decideNoticeConflict(accepted.data_file, identity, result.conflicts, fileRun);
+      if (decision.action === "refuse") {
+        await this.refuseDataReady(message, decision.reason);
+        return;
+      }
+      log.warn({ message_id: message.id }, decision.note);
+      result = await this.recordNotice(message, accepted, "record");
+    }
+    const reduction = result.reduction;
+    if (!reduction) return;
+    if (result.kind === "duplicate") {
+      log.info({ job_id: reduction.job_id, message_id: message.id }, "DATA_READY already recorded");
+    } else {
+      this.changed(reduction, accepted.instrument, accepted.run_number, reduction.status, reduction.message);
+    }
+    if (reduction.status === "queued" && reduction.dispatched_at === null) {
+      await this.dispatch(reduction, { ...accepted, title: text("title"), metadata });
+    }
+  }
+
+  private async refuseDataReady(message: IncomingMessage, reason: string): Promise<void> {
+    const { config, log, transport } = this.deps;
+    log.warn({ reason, message_id: message.id }, "DATA_READY refused");
+    await sendToErrorQueue(transport, config.queues.postprocess_error, message, reason);
+  }
+
+  /**
+   * Records an accepted DATA_READY. An automatic notice is recognised by content and identity;
+   * the same content under another identity is a conflict, settled by `onConflict`.
+   */
+  private async recordNotice(
+    message: IncomingMessage,
+    accepted: AcceptedDataReady,
+    onConflict: "record" | "refuse",
+  ): Promise<RecordResult> {
+    const { config, database } = this.deps;
     const metadata = accepted.metadata ?? {};
     const manual = accepted.started_by?.startsWith("submit") ?? false;
     const plan = await planVersion(
@@ -130,7 +178,7 @@ export class Coordinator {
       },
     );
     const text = (key: string) => (typeof metadata[key] === "string" ? (metadata[key] as string) : null);
-    const result = await recordReadyRun(database, {
+    return recordReadyRun(database, {
       facility: accepted.facility,
       instrument: accepted.instrument,
       experiment: accepted.ipts,
@@ -145,21 +193,12 @@ export class Coordinator {
       body: message.body,
       // A person's submit always makes a new version; an automatic notice is recognised by content.
       dedupeKey: manual ? null : (accepted.dedupe_key ?? accepted.content_key),
+      onConflict: () => onConflict,
       reason: manual ? "manual" : "automatic",
       startedBy: accepted.started_by ?? null,
       outputDir: (version) => outputDirFor(config, accepted, version),
       ...plan,
     });
-    const reduction = result.reduction;
-    if (!reduction) return;
-    if (result.kind === "duplicate") {
-      log.info({ job_id: reduction.job_id, message_id: message.id }, "DATA_READY already recorded");
-    } else {
-      this.changed(reduction, accepted.instrument, accepted.run_number, reduction.status, reduction.message);
-    }
-    if (reduction.status === "queued" && reduction.dispatched_at === null) {
-      await this.dispatch(reduction, { ...accepted, title: text("title"), metadata });
-    }
   }
 
   /** Sends a reduction's job to the queue its run is routed to, and records where it went. */
@@ -252,5 +291,14 @@ export class Coordinator {
       message,
       job_id: reduction.job_id,
     });
+  }
+}
+
+/** The data file's own `entry/run_number`, or null when the file has none or cannot be read. */
+async function fileRunNumber(path: string): Promise<number | null> {
+  try {
+    return (await readNexusMetadata(path)).run_number ?? null;
+  } catch {
+    return null;
   }
 }

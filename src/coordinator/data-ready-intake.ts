@@ -4,7 +4,7 @@ import { instrumentSettings } from "../config/instrument-settings.ts";
 import type { Config } from "../config/load-config.ts";
 import { compilePathPattern, insideRoot } from "../listener/path-pattern.ts";
 import { type DataReady, DataReadySchema, decodeSnsPath } from "../messages/data-ready.ts";
-import { InvalidMessageError, parseMessage } from "../messages/message-error.ts";
+import { InvalidMessageError, parseMessage, validateMessage } from "../messages/message-error.ts";
 
 /** A DATA_READY that passed every check at the edge. */
 export interface AcceptedDataReady extends DataReady {
@@ -84,7 +84,7 @@ function fromBarePath(path: string, config: Config): DataReady {
       if (!settings) continue;
       const match = compilePathPattern(settings.pattern, name, settings.prefix).match(rel);
       if (match?.experiment) {
-        return DataReadySchema.parse({
+        return validateMessage(DataReadySchema, {
           facility: settings.facility,
           instrument: name,
           ipts: match.experiment,
@@ -95,7 +95,7 @@ function fromBarePath(path: string, config: Config): DataReady {
     }
   }
   const sns = decodeSnsPath(path);
-  if (sns) return DataReadySchema.parse(sns);
+  if (sns) return validateMessage(DataReadySchema, sns);
   throw new InvalidMessageError(
     `body is a bare path that matches no instrument layout, so instrument, experiment and run are unknown: ${path}`,
   );

@@ -13,7 +13,7 @@ import type { SqlDatabase } from "../store/state-database.ts";
 import { sendToErrorQueue } from "../transport/error-queue.ts";
 import type { IncomingMessage, Transport } from "../transport/transport.ts";
 import type { ReductionChange } from "./coordinator.ts";
-import { outputDirFor } from "./output-location.ts";
+import { OutputOutsideRootError, outputDirFor } from "./output-location.ts";
 import type { ScriptCatalog } from "./script-catalog.ts";
 import { PlanRefused, planVersion, type VersionPlan } from "./version-plan.ts";
 
@@ -83,7 +83,7 @@ export class RerunHandler {
         ? "never reduced (submit its file instead)"
         : run.status === "queued" || run.status === "running"
           ? `version ${run.version} is still ${run.status}`
-          : null;
+          : outputProblem(config, run);
       if (reason || !run) {
         preview.refused.push({ run_number: runNumber, reason: reason ?? "" });
         continue;
@@ -154,5 +154,20 @@ export class RerunHandler {
     }
     if (reduction.status === "queued" && reduction.dispatched_at === null)
       await this.deps.dispatch(reduction);
+  }
+}
+
+/** Why a recorded run cannot get a new version in a safe output folder (rows from before names were checked), or null. */
+function outputProblem(config: Config, run: Run): string | null {
+  try {
+    outputDirFor(
+      config,
+      { instrument: run.instrument, ipts: run.ipts, facility: run.facility, run_number: run.run_number },
+      0,
+    );
+    return null;
+  } catch (e) {
+    if (e instanceof OutputOutsideRootError) return e.reason;
+    throw e;
   }
 }

@@ -64,6 +64,8 @@ export class ArchiveListener {
   private readonly failures = new Map<string, number>();
   private readonly log: Logger;
   private readonly now: () => number;
+  /** When this listener was made: files written since are never backfill. */
+  private readonly startedAt: number;
   private watcher: ArchiveWatcher | null = null;
   private checkTimer: NodeJS.Timeout | undefined;
   private reconcileTimer: NodeJS.Timeout | undefined;
@@ -75,9 +77,17 @@ export class ArchiveListener {
   private constructor(private readonly deps: ArchiveListenerDeps) {
     this.log = deps.log.child({ component: "archive-listener" });
     this.now = deps.now ?? Date.now;
+    this.startedAt = this.now();
     this.layout = ArchiveLayout.fromConfig(deps.config);
     this.store = new ArchiveFileStore(deps.database);
-    this.announcer = new RunAnnouncer(deps.config, this.store, deps.transport, this.log, this.now);
+    this.announcer = new RunAnnouncer(
+      deps.config,
+      this.store,
+      deps.transport,
+      this.log,
+      this.now,
+      this.startedAt,
+    );
     this.settling = new FileSettling<ArchiveFile>(
       completionRule(deps.config.archive),
       (version, file) => this.enqueue(file, version),
@@ -235,6 +245,7 @@ export class ArchiveListener {
       layout: this.layout,
       store: this.store,
       backfillHours: this.deps.config.archive.backfill_hours,
+      startedAt: this.startedAt,
       now: this.now,
       log: this.log,
       shouldStop: () => !this.active,

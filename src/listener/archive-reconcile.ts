@@ -20,6 +20,8 @@ export interface ReconcileDeps {
   store: ArchiveFileStore;
   /** `archive.backfill_hours`. */
   backfillHours: number;
+  /** When the listener started (epoch ms): files written since are never backfill. */
+  startedAt: number;
   now: () => number;
   log: Logger;
   /** Checked between folders: a stopping listener ends the walk early. */
@@ -72,7 +74,7 @@ async function reconcileFolder(
     totals.seen++;
     const previous = recorded.get(found.path);
     if (isRecordedVersion(previous, found)) continue;
-    if (isBackfill(previous, found.mtimeMs, now, deps.backfillHours)) {
+    if (isBackfill(previous, found.mtimeMs, now, deps.backfillHours, deps.startedAt)) {
       ignored.push(archiveFileRecord(file, found, "ignored", backfillNote(deps.backfillHours), now));
     } else {
       candidates.push(file);

@@ -1,3 +1,4 @@
+import { pathComponentProblem } from "../messages/path-component.ts";
 import type { NexusMetadata } from "../nexus/nexus-metadata.ts";
 import type { RecordedVersion } from "./archive-file-store.ts";
 import type { ArchiveFile } from "./archive-layout.ts";
@@ -67,6 +68,11 @@ export function planAnnouncement(
     ...(metadata ? { metadata } : {}),
   };
   const experiment = file.match.experiment ?? fromFile;
+  const badName = experiment === null ? null : pathComponentProblem(experiment);
+  if (experiment !== null && badName !== null) {
+    const error = `experiment of ${file.path} cannot be a folder name: ${badName}`;
+    return { kind: "reject", body: { ...common, error }, warnings };
+  }
   if (experiment !== null) return { kind: "announce", body: { ...common, ipts: experiment }, warnings };
   const why = metadata
     ? "the file has no entry/experiment_identifier"
@@ -76,16 +82,22 @@ export function planAnnouncement(
 }
 
 /**
- * Whether a complete file falls outside `archive.backfill_hours`: its mtime is older than the
- * window and it has not been announced (or rejected) before. A file that was announced and is
- * then rewritten is announced again whatever its mtime: the window only governs first sight.
+ * Whether a complete file falls outside `archive.backfill_hours`: it was written before the
+ * listener started, its mtime is older than the window, and it has not been announced (or
+ * rejected) before. A file written while the listener runs is always announced, so `0` means
+ * "no backfill of files from before the start", not "ignore everything". A file that was
+ * announced and is then rewritten is announced again whatever its mtime: the window only
+ * governs first sight.
  */
 export function isBackfill(
   recorded: RecordedVersion | undefined,
   mtimeMs: number,
   now: number,
   backfillHours: number,
+  /** When the listener started (epoch ms). */
+  startedAt: number,
 ): boolean {
   if (recorded !== undefined && recorded.state !== "ignored") return false;
+  if (mtimeMs >= startedAt) return false;
   return mtimeMs < now - backfillHours * 3_600_000;
 }

@@ -55,13 +55,15 @@ export class RunAnnouncer {
     private readonly transport: Transport,
     private readonly log: Logger,
     private readonly now: () => number,
+    /** When the listener started (epoch ms): files written since are never backfill. */
+    private readonly startedAt: number,
   ) {}
 
   async announce(file: ArchiveFile, version: FileVersion): Promise<AnnounceOutcome> {
     const recorded = (await this.store.find([file.path])).get(file.path);
     if (isRecordedVersion(recorded, version)) return "unchanged";
     const { backfill_hours: backfillHours } = this.config.archive;
-    if (isBackfill(recorded, version.mtimeMs, this.now(), backfillHours)) {
+    if (isBackfill(recorded, version.mtimeMs, this.now(), backfillHours, this.startedAt)) {
       await this.store.record([
         archiveFileRecord(file, version, "ignored", backfillNote(backfillHours), this.now()),
       ]);

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { pathComponent } from "./path-component.ts";
 
 /**
  * `POSTPROCESS.DATA_READY`: a run's raw data file is complete. The fields are the SNS ones
@@ -8,9 +9,13 @@ import { z } from "zod";
 /** The fields that identify a run in every SNS message about it. */
 export const snsRunFields = {
   facility: z.string().min(1),
-  instrument: z.string().min(1),
-  /** Experiment: SNS IPTS ("IPTS-1234") or ISIS RB number. */
-  ipts: z.union([z.string().min(1), z.number()]).transform(String),
+  /** Becomes a folder name: letters, digits, `.`, `_`, `-` (see path-component.ts). */
+  instrument: pathComponent(),
+  /** Experiment: SNS IPTS ("IPTS-1234") or ISIS RB number. Becomes a folder name, like `instrument`. */
+  ipts: z
+    .union([z.string().min(1), z.number()])
+    .transform(String)
+    .pipe(pathComponent()),
   /** A number, or a string of digits (SNS sends both). */
   run_number: z.union([z.number().int().nonnegative(), z.string().regex(/^\d+$/)]).transform(Number),
   /** Absolute path of the raw data file. */

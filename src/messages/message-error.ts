@@ -2,7 +2,7 @@ import type { z } from "zod";
 
 /** A message body that cannot be accepted. Retrying cannot help: the message goes to the error queue. */
 export class InvalidMessageError extends Error {
-  override readonly name = "InvalidMessageError";
+  override readonly name: string = "InvalidMessageError";
   constructor(
     /** Why, in words an operator can act on. */
     readonly reason: string,
@@ -46,7 +46,12 @@ export function parseMessage<T extends z.ZodType>(schema: T, body: string): z.in
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     throw new InvalidMessageError("body must be a JSON object");
   }
-  const result = schema.safeParse(json);
-  if (!result.success) throw new InvalidMessageError(describeIssues(result.error, json));
+  return validateMessage(schema, json);
+}
+
+/** Validates an already-decoded message (e.g. fields read from a bare path); throws InvalidMessageError. */
+export function validateMessage<T extends z.ZodType>(schema: T, input: unknown): z.infer<T> {
+  const result = schema.safeParse(input);
+  if (!result.success) throw new InvalidMessageError(describeIssues(result.error, input));
   return result.data;
 }

@@ -1,11 +1,13 @@
 import { z } from "zod";
+import { pathComponent } from "./path-component.ts";
 
 /**
  * `REDUCTION.REQUEST`: a person asks for new versions of existing runs (SNS WebMon's "reduce"
  * button sends `instrument` + `run_number`; ours may name many runs and change variables).
  */
 export const ReductionRequestSchema = z.looseObject({
-  instrument: z.string().min(1),
+  /** Becomes a folder name: letters, digits, `.`, `_`, `-` (see path-component.ts). */
+  instrument: pathComponent(),
   /** One run (SNS form) ... */
   run_number: z
     .union([z.number().int().nonnegative(), z.string().regex(/^\d+$/)])

@@ -20,7 +20,18 @@ export interface ReadyRun {
   messageId: string;
   destination: string;
   body: string;
+  /**
+   * Recognises the same content announced again (path, size, mtime); null: always a new version.
+   * A notice is a duplicate only when the content *and* the identity (instrument, experiment,
+   * run) match a recorded reduction; the same content under another identity is a conflict.
+   */
   dedupeKey: string | null;
+  /**
+   * Decides a conflict: the dedupe key was recorded, but only under other identities (given).
+   * `record` creates this notice's own run and version anyway; `refuse` creates nothing.
+   * Default `record`.
+   */
+  onConflict?: (recorded: RunIdentity[]) => "record" | "refuse";
   reason: string;
   startedBy: string | null;
   /** Derives the output folder of the new version. */
@@ -45,11 +56,23 @@ export interface ReductionSnapshot {
   variable_set_id: number | null;
 }
 
+/** Who a run is: what a DATA_READY claims and what a recorded run is filed under. */
+export interface RunIdentity {
+  instrument: string;
+  experiment: string;
+  runNumber: number;
+}
+
 export type RecordResult =
-  /** A new reduction version was created. */
-  | { kind: "created"; reduction: ReductionRow }
-  /** The same message (or the same file content) was seen before: nothing new was created. */
-  | { kind: "duplicate"; reduction: ReductionRow | null };
+  /**
+   * A new reduction version was created. `conflicts` lists the other identities the same
+   * content (dedupe key) was recorded under before, when there were any.
+   */
+  | { kind: "created"; reduction: ReductionRow; conflicts: RunIdentity[] }
+  /** The same message (or the same content for the same run) was seen before: nothing new was created. */
+  | { kind: "duplicate"; reduction: ReductionRow | null }
+  /** The same content was recorded under other identities and `onConflict` refused: nothing was created. */
+  | { kind: "conflict"; reduction: null; conflicts: RunIdentity[] };
 
 /**
  * Records a DATA_READY in one transaction: instrument, experiment and run are found or created,
@@ -68,13 +91,14 @@ export async function recordReadyRun(
       .where("message_id", "=", ready.messageId)
       .executeTakeFirst();
     if (seen) return { kind: "duplicate", reduction: await reductionById(trx, seen.reduction_id) };
+    let conflicts: RunIdentity[] = [];
     if (ready.dedupeKey) {
-      const same = await trx
-        .selectFrom("reductions")
-        .selectAll()
-        .where("dedupe_key", "=", ready.dedupeKey)
-        .executeTakeFirst();
-      if (same) return { kind: "duplicate", reduction: same };
+      const recorded = await recordedUnderKey(trx, ready.dedupeKey);
+      const same = recorded.find((r) => sameIdentity(r.identity, ready));
+      if (same) return { kind: "duplicate", reduction: await reductionById(trx, same.reductionId) };
+      conflicts = uniqueIdentities(recorded.map((r) => r.identity));
+      if (conflicts.length > 0 && (ready.onConflict?.(conflicts) ?? "record") === "refuse")
+        return { kind: "conflict", reduction: null, conflicts };
     }
     const instrument = await findOrCreateInstrument(trx, ready.instrument, ready.facility, now);
     const experimentId = await findOrCreateExperiment(trx, ready.experiment, now);
@@ -122,8 +146,41 @@ export async function recordReadyRun(
         created_at: now,
       })
       .execute();
-    return { kind: "created", reduction };
+    return { kind: "created", reduction, conflicts };
   });
+}
+
+/** Every reduction created by a notice with this dedupe key, with the identity of its run. */
+async function recordedUnderKey(
+  db: Kysely<StateSchema>,
+  dedupeKey: string,
+): Promise<Array<{ reductionId: number; identity: RunIdentity }>> {
+  const rows = await db
+    .selectFrom("reductions")
+    .innerJoin("runs", "runs.id", "reductions.run_id")
+    .innerJoin("instruments", "instruments.id", "runs.instrument_id")
+    .innerJoin("experiments", "experiments.id", "runs.experiment_id")
+    .select([
+      "reductions.id as id",
+      "instruments.name as instrument",
+      "experiments.reference as experiment",
+      "runs.run_number as run_number",
+    ])
+    .where("reductions.dedupe_key", "=", dedupeKey)
+    .orderBy("reductions.id")
+    .execute();
+  return rows.map((r) => ({
+    reductionId: r.id,
+    identity: { instrument: r.instrument, experiment: r.experiment, runNumber: Number(r.run_number) },
+  }));
+}
+
+function sameIdentity(a: RunIdentity, b: RunIdentity): boolean {
+  return a.instrument === b.instrument && a.experiment === b.experiment && a.runNumber === b.runNumber;
+}
+
+function uniqueIdentities(identities: RunIdentity[]): RunIdentity[] {
+  return identities.filter((id, i) => identities.findIndex((other) => sameIdentity(id, other)) === i);
 }
 
 async function reductionById(db: Kysely<StateSchema>, id: number | null): Promise<ReductionRow | null> {

@@ -2,10 +2,20 @@ import type { z } from "zod";
 import { InvalidMessageError, parseMessage } from "../messages/message-error.ts";
 import type { IncomingMessage, Transport } from "./transport.ts";
 
+/** The most of an original body copied into an error-queue message (64 KiB). */
+export const MAX_COPIED_BODY_BYTES = 64 * 1024;
+/** Top-level fields of a cut body that are still copied: short scalars (instrument, run_number, ...). */
+const MAX_COPIED_FIELD_CHARS = 1024;
+
 /**
  * Sends a message that cannot be accepted to the error queue, never dropping it: the original
  * fields (when the body is a JSON object) plus `error` (SNS form), and ours: `original_body`
- * and `original_destination`, so that nothing of the input is lost.
+ * and `original_destination`, so that nothing of the input is lost. A body larger than
+ * {@link MAX_COPIED_BODY_BYTES} is cut to that size (so a 10 MB bad message does not become a
+ * 20 MB error message): `original_body_truncated: true` and `original_body_bytes` say so, as do
+ * the headers `x-original-body-truncated` and `x-original-body-bytes`; only the short scalar
+ * fields of such a body are copied. The reason is kept whole in `error`; the header
+ * `x-error-reason` has its first 500 characters (a transport may clean it further).
  */
 export async function sendToErrorQueue(
   transport: Transport,
@@ -13,25 +23,52 @@ export async function sendToErrorQueue(
   message: Pick<IncomingMessage, "body" | "destination" | "id">,
   reason: string,
 ): Promise<void> {
+  const bytes = Buffer.byteLength(message.body);
+  const truncated = bytes > MAX_COPIED_BODY_BYTES;
   let fields: Record<string, unknown> = {};
   try {
     const parsed: unknown = JSON.parse(message.body);
     if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed))
-      fields = parsed as Record<string, unknown>;
+      fields = truncated
+        ? shortScalars(parsed as Record<string, unknown>)
+        : (parsed as Record<string, unknown>);
   } catch {
     // not JSON: kept whole in original_body
   }
   const body = {
     ...fields,
     error: reason,
-    original_body: message.body,
+    original_body: truncated ? cutToBytes(message.body, MAX_COPIED_BODY_BYTES) : message.body,
     original_destination: message.destination,
     original_message_id: message.id,
+    ...(truncated ? { original_body_truncated: true, original_body_bytes: bytes } : {}),
   };
   await transport.send(errorQueue, {
     body: JSON.stringify(body),
-    headers: { "x-error-reason": reason.slice(0, 500) },
+    headers: {
+      "x-error-reason": reason.slice(0, 500),
+      ...(truncated ? { "x-original-body-truncated": "true", "x-original-body-bytes": String(bytes) } : {}),
+    },
   });
+}
+
+function shortScalars(fields: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(fields).filter(
+      ([, v]) =>
+        typeof v === "number" ||
+        typeof v === "boolean" ||
+        (typeof v === "string" && v.length <= MAX_COPIED_FIELD_CHARS),
+    ),
+  );
+}
+
+/** The first `max` bytes of `text` as UTF-8, without a character cut in half. */
+function cutToBytes(text: string, max: number): string {
+  return Buffer.from(text)
+    .subarray(0, max)
+    .toString("utf8")
+    .replace(/\uFFFD$/, "");
 }
 
 /**

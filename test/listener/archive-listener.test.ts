@@ -387,3 +387,21 @@ test("stop waits for an announcement under way", async (t) => {
   await stopping;
   assert.equal((await archiveRow(h.database, h.runPath(80)))?.state, "announced");
 });
+
+test("backfill_hours 0: files from before the start are ignored, files written after it are announced", async (t) => {
+  const h = await setup(t, { backfill_hours: 0 });
+  const before = h.runPath(70);
+  await writeRun(before, 70);
+  const anHourAgo = new Date(Date.now() - 3_600_000);
+  utimesSync(before, anHourAgo, anHourAgo);
+  await h.start();
+  assert.equal((await archiveRow(h.database, before))?.state, "ignored", "recorded by the walk at start");
+  const after = h.runPath(71);
+  await writeRun(after, 71);
+  await h.announcedRun(71);
+  assert.equal(
+    await waitFor(async () => (await archiveRow(h.database, after))?.state, "run 71 recorded"),
+    "announced",
+  );
+  assert.equal(h.byRun(70).length, 0);
+});

@@ -38,7 +38,15 @@ describe("planAnnouncement", () => {
     name: string;
     path: string;
     metadata: NexusMetadata | null;
-    want: { kind: "announce" | "reject"; ipts?: string; run: number; facility: string; warnings: RegExp[] };
+    want: {
+      kind: "announce" | "reject";
+      ipts?: string;
+      run: number;
+      facility: string;
+      warnings: RegExp[];
+      /** The reason of a reject, when not the usual "no experiment". */
+      error?: RegExp;
+    };
   }> = [
     {
       name: "SNS: experiment and run from the path, metadata agrees",
@@ -89,6 +97,12 @@ describe("planAnnouncement", () => {
       want: { kind: "reject", run: 42, facility: "ISIS", warnings: [] },
     },
     {
+      name: "ISIS: an experiment from the file that is not a safe folder name is rejected",
+      path: ISIS_FILE,
+      metadata: { experiment_identifier: "../../ESCAPED", run_number: 42 },
+      want: { kind: "reject", run: 42, facility: "ISIS", warnings: [], error: /cannot be a folder name/ },
+    },
+    {
       name: "ISIS: unreadable metadata and no experiment in the path is rejected",
       path: ISIS_FILE,
       metadata: null,
@@ -113,7 +127,11 @@ describe("planAnnouncement", () => {
       assert.equal(plan.warnings.length, c.want.warnings.length, plan.warnings.join("; "));
       for (const [i, w] of c.want.warnings.entries()) assert.match(plan.warnings[i] ?? "", w);
       if (plan.kind === "announce") assert.equal(plan.body.ipts, c.want.ipts);
-      else assert.match(plan.body.error, c.metadata ? /no entry\/experiment_identifier/ : /not an HDF5 file/);
+      else
+        assert.match(
+          plan.body.error,
+          c.want.error ?? (c.metadata ? /no entry\/experiment_identifier/ : /not an HDF5 file/),
+        );
     });
   }
 });
@@ -126,7 +144,33 @@ describe("isBackfill", () => {
     recorded: Parameters<typeof isBackfill>[0];
     age: number;
     want: boolean;
+    /** The window (default 24 h); `started`: ms before now the listener started (default: now). */
+    hours?: number;
+    started?: number;
   }> = [
+    {
+      name: "with 0 hours, a file written before the start",
+      recorded: undefined,
+      age: 2_000,
+      hours: 0,
+      started: 1_000,
+      want: true,
+    },
+    {
+      name: "with 0 hours, a file written after the start",
+      recorded: undefined,
+      age: 500,
+      hours: 0,
+      started: 1_000,
+      want: false,
+    },
+    {
+      name: "a file written after the start and seen days later",
+      recorded: undefined,
+      age: 72 * hour,
+      started: 96 * hour,
+      want: false,
+    },
     { name: "a new file inside the window", recorded: undefined, age: 23 * hour, want: false },
     { name: "a new file outside the window", recorded: undefined, age: 25 * hour, want: true },
     {
@@ -150,7 +194,7 @@ describe("isBackfill", () => {
   ];
   for (const c of cases) {
     test(`${c.name}: ${c.want ? "ignored" : "announced"}`, () => {
-      assert.equal(isBackfill(c.recorded, now - c.age, now, 24), c.want);
+      assert.equal(isBackfill(c.recorded, now - c.age, now, c.hours ?? 24, now - (c.started ?? 0)), c.want);
     });
   }
 });

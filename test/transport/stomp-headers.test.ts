@@ -65,6 +65,13 @@ describe("STOMP headers", () => {
   });
 });
 
+test("header values are made sendable: control characters become spaces, long values are cut", () => {
+  const sent = checkOutgoingHeaders({ "x-error-reason": "a\u0000b\nc\td", "x-long": "y".repeat(5000) });
+  assert.equal(sent["x-error-reason"], "a b c d");
+  assert.equal(sent["x-long"]?.length, 1000);
+  assert.ok(sent["x-long"]?.endsWith("…"));
+});
+
 describe("delayed delivery", () => {
   test("ActiveMQ: the scheduler header on the queue itself", () => {
     assert.deepEqual(routeDelayed("activemq", "/queue/A.B", 1500), {

@@ -99,11 +99,27 @@ export function deliveryCountOf(headers: StompHeaders): number {
   );
 }
 
+/** The longest header value sent; longer values are cut (the full text belongs in the body). */
+export const MAX_HEADER_VALUE_LENGTH = 1000;
+
 /**
- * Refuses headers STOMP cannot carry or that would change the frame's meaning. Values may hold
- * any text (STOMP 1.2 escapes line breaks and colons); names are sent as they are.
+ * A header value as STOMP can carry it through every broker: control characters (NUL, line
+ * breaks, tabs, ...) become a space, and a value longer than {@link MAX_HEADER_VALUE_LENGTH}
+ * is cut with `…`. A NUL would end the frame; line breaks are not unescaped by every broker.
  */
-export function checkOutgoingHeaders(headers: Record<string, string> | undefined): void {
+export function headerValue(value: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is replaced
+  const clean = value.replace(/[\u0000-\u001f\u007f]/g, " ");
+  return clean.length > MAX_HEADER_VALUE_LENGTH ? `${clean.slice(0, MAX_HEADER_VALUE_LENGTH - 1)}…` : clean;
+}
+
+/**
+ * The headers to send for a caller's headers: refuses names STOMP cannot carry or that would
+ * change the frame's meaning, and makes every value sendable with {@link headerValue} (so that
+ * a message whose reason holds a NUL still reaches its queue instead of failing the sender).
+ */
+export function checkOutgoingHeaders(headers: Record<string, string> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers ?? {})) {
     if (name === "" || /[:\r\n\0]/.test(name))
       throw new Error(
@@ -111,6 +127,7 @@ export function checkOutgoingHeaders(headers: Record<string, string> | undefined
       );
     if (RESERVED.has(name)) throw new Error(`header "${name}" is set by the transport itself`);
     if (typeof value !== "string") throw new Error(`header "${name}" must be a string`);
-    if (value.includes("\0")) throw new Error(`header "${name}" contains a NUL character`);
+    out[name] = headerValue(value);
   }
+  return out;
 }

@@ -116,17 +116,17 @@ export class StompTransport implements Transport {
    */
   async send(destination: string, message: OutgoingMessage): Promise<string> {
     this.assertOpen();
-    checkOutgoingHeaders(message.headers);
+    const own = checkOutgoingHeaders(message.headers);
     const target = normalizeDestination(destination);
     const isQueue = parseDestination(target).kind === "queue";
-    const id = newMessageId(message.headers);
+    const id = newMessageId(own);
     const deadline = Date.now() + this.settings.sendTimeoutMs;
     for (;;) {
       const session = await this.connection.session(deadline, `sending to ${target}`);
       const route = isQueue
         ? routeDelayed(session.flavour, target, message.delayMs ?? 0)
         : { destination: target, headers: {} };
-      const headers: StompHeaders = { ...message.headers, ...route.headers, [ID_HEADER]: id };
+      const headers: StompHeaders = { ...own, ...route.headers, [ID_HEADER]: id };
       if (isQueue) headers.persistent = "true";
       try {
         await session.publishWithReceipt(

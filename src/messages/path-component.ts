@@ -1,0 +1,30 @@
+import { z } from "zod";
+
+/** The longest name accepted as one path component (file systems allow 255 bytes). */
+export const PATH_COMPONENT_MAX_LENGTH = 200;
+
+const ALLOWED = /^[A-Za-z0-9._-]+$/;
+
+/**
+ * Why `value` cannot be one path component (a folder or file name built from a message, the
+ * command line or an archive path), or null when it can: letters, digits, `.`, `_` and `-`
+ * only — so no `/`, `\`, NUL, control characters or spaces — not `.` or `..`, not empty, at
+ * most {@link PATH_COMPONENT_MAX_LENGTH} characters. Instrument, experiment and run names
+ * become folders under the output root; this keeps every one of them inside it.
+ */
+export function pathComponentProblem(value: string): string | null {
+  if (value.length === 0) return "must not be empty";
+  if (value.length > PATH_COMPONENT_MAX_LENGTH)
+    return `is ${value.length} characters long (at most ${PATH_COMPONENT_MAX_LENGTH})`;
+  if (value === "." || value === "..") return `must not be "${value}"`;
+  if (!ALLOWED.test(value))
+    return `${JSON.stringify(value)} may hold only letters, digits, ".", "_" and "-" (it becomes a folder name)`;
+  return null;
+}
+
+/** A zod string that must be one safe path component (see {@link pathComponentProblem}). */
+export const pathComponent = () =>
+  z.string().superRefine((value, ctx) => {
+    const problem = pathComponentProblem(value);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  });
