@@ -53,7 +53,13 @@ export class QueueConsumer {
       if (!row) return;
       if (row.deliveries > this.options.maxDeliveries) {
         const reason = `not acknowledged after ${this.options.maxDeliveries} deliveries`;
-        await this.statements.deadLetter(row, owner, this.options.deadLetterTo, reason);
+        await this.statements.deadLetter(
+          row,
+          owner,
+          this.options.destination,
+          this.options.deadLetterTo,
+          reason,
+        );
         continue;
       }
       const job = this.handle(row).finally(() => {
