@@ -36,8 +36,9 @@ export function dlqCommand(): Command {
         const queues = queue
           ? [refusedAsUsage(() => deadLetterQueue(config, queue))]
           : deadLetterQueues(config);
-        const all: Record<string, QueuedMessage[]> = {};
-        for (const q of queues) all[q] = await c.transport.browse(q, o.limit);
+        // At once: a look at a RabbitMQ queue waits 1.5 s for quiet, and there is one per work queue.
+        const looks = await Promise.all(queues.map((q) => c.transport.browse(q, o.limit)));
+        const all = Object.fromEntries(queues.map((q, i) => [q, looks[i] ?? []]));
         if (o.json) return print(JSON.stringify(all, null, 2));
         const shown = Object.entries(all).filter(([q, messages]) => messages.length > 0 || queue === q);
         if (shown.length === 0) return print(`no dead letters (looked in ${queues.length} queues)`);

@@ -140,14 +140,15 @@ export function describeDeadLetter(message: QueuedMessage): { reason: string; fr
   return { reason: reason || "-", from: from || "-" };
 }
 
-/** Finds a message by id in the given queues (the first that has it). */
+/** Finds a message by id in the given queues (the first that has it), looking in all at once. */
 export async function findDeadLetter(
   transport: Transport,
   queues: string[],
   id: string,
 ): Promise<QueuedMessage | null> {
-  for (const queue of queues) {
-    const found = (await transport.browse(queue, MOST_LOOKED_AT)).find((m) => m.id === id);
+  const looks = await Promise.all(queues.map((queue) => transport.browse(queue, MOST_LOOKED_AT)));
+  for (const messages of looks) {
+    const found = messages.find((m) => m.id === id);
     if (found) return found;
   }
   return null;
