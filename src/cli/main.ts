@@ -18,6 +18,8 @@ const LOADERS: Record<string, Loader> = {
   rerun: async () => [(await import("./rerun-command.ts")).rerunCommand()],
   vars: async () => [(await import("./vars-command.ts")).varsCommand()],
   route: async () => [(await import("./route-command.ts")).routeCommand()],
+  token: async () => [(await import("./token-command.ts")).tokenCommand()],
+  dlq: async () => [(await import("./dlq-command.ts")).dlqCommand()],
   instrument,
   cancel: instrument,
   "create-script": instrument,

@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { type DaemonView, listDaemons } from "../store/heartbeat-store.ts";
 import { listRuns, statusCounts } from "../store/run-views.ts";
+import { deadLetterQueues, deadLetterSummary } from "../transport/dead-letters.ts";
 import { queueDepths } from "../transport/queue-depths.ts";
 import { configFromOption, connect } from "./cli-context.ts";
 import { formatTable } from "./table.ts";
@@ -48,6 +49,7 @@ export function statusCommand(): Command {
               .filter(([name, n]) => n !== 0 || !name.includes("DLQ."))
               .map(([name, n]) => [name, n === null ? "? (the broker does not tell)" : String(n)]),
           ),
+          deadLetterSummary(queues, deadLetterQueues(c.config)),
           "",
           "Reductions by status:",
           Object.keys(counts).length

@@ -14,6 +14,27 @@ export interface StateSchema {
   variable_sets: VariableSetsTable;
   heartbeats: HeartbeatsTable;
   routing_rules: RoutingRulesTable;
+  api_tokens: ApiTokensTable;
+}
+
+/** Who may change things through the API: one row per token holder (see token-store.ts). */
+export interface ApiTokensTable {
+  id: Generated<number>;
+  /** Unique; shown in lists and recorded as who did what (`started_by`, `created_by`). */
+  name: string;
+  /** Hex SHA-256 of the token; the token itself is shown once, at creation, and kept nowhere. */
+  token_hash: string;
+  /** `admin`, `scientist` (changes on `instruments` only) or `read` (no changes). */
+  role: string;
+  /** JSON array of instrument names (upper case); empty unless the role is `scientist`. */
+  instruments: string;
+  created_by: string | null;
+  created_at: number;
+  /** No longer accepted from this time on; null: never expires. */
+  expires_at: number | null;
+  revoked_at: number | null;
+  /** Last accepted use (recorded at most once a minute). */
+  last_used_at: number | null;
 }
 
 /** Where a variable set applies: the script's defaults, runs from a number on, or one experiment. */

@@ -1,9 +1,10 @@
 import type { Config } from "../config/load-config.ts";
-import { deadLetterDestination } from "../messages/destinations.ts";
+import { normalizeDestination } from "../messages/destinations.ts";
+import { deadLetterQueues } from "./dead-letters.ts";
 import { type Transport, TransportUnavailableError } from "./transport.ts";
 
 /**
- * Messages waiting on each work queue, its dead-letter queue and the error queue. Null where the
+ * Messages waiting on each main work queue, every dead-letter queue and the error queue. Null where the
  * broker cannot tell (RabbitMQ over STOMP; ActiveMQ without its statistics plugin).
  */
 export async function queueDepths(
@@ -19,7 +20,7 @@ export async function queueDepths(
     q.reduction_error,
     q.reduction_disabled,
   ];
-  const all = [...queues, ...queues.map(deadLetterDestination), q.postprocess_error];
+  const all = [...new Set([...queues.map(normalizeDestination), ...deadLetterQueues(config)])];
   const depths: Record<string, number | null> = {};
   for (const destination of all) {
     depths[destination] = await transport.depth(destination).catch((e) => {

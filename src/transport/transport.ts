@@ -20,6 +20,16 @@ export interface Transport {
   subscribe(destination: string, handler: MessageHandler, options?: SubscribeOptions): Promise<Subscription>;
   /** Messages waiting in a queue (not counting ones being handled now). */
   depth(destination: string): Promise<number>;
+  /**
+   * Looks at up to `limit` messages waiting in a queue, oldest first, without taking them (for
+   * operators: dead-letter and error queues). Messages being handled now may be left out.
+   */
+  browse(destination: string, limit: number): Promise<QueuedMessage[]>;
+  /**
+   * Removes one waiting message, found by the `id` that browse() gave it, and returns it; null
+   * when it is not (or no longer) there. Once this resolves the removal is durable.
+   */
+  take(destination: string, id: string): Promise<QueuedMessage | null>;
   /** Stops every subscription (waiting for running handlers) and releases connections. */
   close(): Promise<void>;
 }
@@ -43,6 +53,21 @@ export interface IncomingMessage {
   readonly deliveryCount: number;
 }
 
+/** A message waiting in a queue, as browse() and take() show it. */
+export interface QueuedMessage {
+  /**
+   * Names the message for take(). The sender's id where there is one (ours, or `x-message-id`);
+   * else the broker's (ActiveMQ), or a hash of the body (RabbitMQ, whose own ids name deliveries).
+   */
+  readonly id: string;
+  readonly destination: string;
+  readonly body: string;
+  /** The message's own headers (a dead letter's reason among them), not the broker's. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** When it was put in this queue (epoch ms), where the backend tells; else null. */
+  readonly enqueuedAt: number | null;
+}
+
 /** Resolve to acknowledge; reject to have the message delivered again later. */
 export type MessageHandler = (message: IncomingMessage) => Promise<void>;
 
@@ -62,6 +87,11 @@ export interface Subscription {
   /** Handlers running now. */
   readonly active: number;
 }
+
+/** On a dead letter: the queue it was taken from, so that it can be sent back there. */
+export const ORIGINAL_DESTINATION_HEADER = "x-original-destination";
+/** On a dead letter: why it is there. */
+export const DEAD_LETTER_REASON_HEADER = "x-dead-letter-reason";
 
 /** The transport cannot reach its database or broker. Infrastructure: retrying later may help. */
 export class TransportUnavailableError extends Error {

@@ -1,4 +1,3 @@
-import { timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import {
@@ -11,6 +10,8 @@ import {
 import { describeIssues } from "../messages/message-error.ts";
 import { parseRunRanges, RunRangeError } from "../scripts/run-ranges.ts";
 import { setPaused } from "../store/reduction-store.ts";
+import type { TokenHolder } from "../store/token-store.ts";
+import { permission, rerunCapRole } from "./api-permission.ts";
 
 const Instrument = z.string().regex(/^[A-Za-z0-9_]+$/);
 const RerunBody = z.strictObject({
@@ -19,38 +20,40 @@ const RerunBody = z.strictObject({
   current_script: z.boolean().optional(),
   description: z.string().max(500).optional(),
   dry_run: z.boolean().optional(),
-  role: z.enum(["user", "staff", "admin"]).optional(),
-  started_by: z.string().max(100).optional(),
 });
 const VariablesBody = z.strictObject({
   from_run: z.number().int().nonnegative().optional(),
   experiment: z.string().min(1).optional(),
   values: z.record(z.string(), z.unknown()),
-  by: z.string().max(100).optional(),
 });
+const InstrumentParams = z.object({ instrument: Instrument });
 
 /**
- * The API routes that change things (re-run, set variables, cancel, pause). Until the web
- * application brings login and permissions, they need the server's shared token
- * (`AUTOREDUCE_API_TOKEN`, as `Authorization: Bearer …`); without one configured they are off.
+ * The API routes that change things (re-run, set variables, cancel, pause). Each needs an
+ * `Authorization: Bearer` token (see bearer-auth.ts) whose role covers the instrument
+ * (api-permission.ts): none or an invalid one is 401, one without the right 403. Who did it is
+ * the token's name, never a field of the body.
  */
-export function registerChangeRoutes(
-  app: FastifyInstance,
-  deps: OperationDeps,
-  token: string | undefined,
-): void {
+export function registerChangeRoutes(app: FastifyInstance, deps: OperationDeps): void {
   const guard = async (request: FastifyRequest, reply: FastifyReply) => {
-    if (!token) {
+    const params = InstrumentParams.safeParse(request.params);
+    // Bad parameters from a caller with a token: the route's own parsing answers 400.
+    const instrument = params.success ? params.data.instrument : "";
+    const verdict = permission(request.holder, { instrument });
+    if (verdict === "forbidden" && !params.success) return;
+    if (verdict === "unauthenticated")
+      return reply
+        .code(401)
+        .header("www-authenticate", 'Bearer realm="autoreduce"')
+        .send({ error: "this needs an API token (Authorization: Bearer …); see `autoreduce token create`" });
+    if (verdict === "forbidden")
       return reply.code(403).send({
-        error:
-          "changes through the API are disabled: set AUTOREDUCE_API_TOKEN for the server (login comes with the web application)",
+        error: `token "${request.holder?.name}" (${request.holder?.role}) may not change ${instrument.toUpperCase()}`,
       });
-    }
-    const given = Buffer.from((request.headers.authorization ?? "").replace(/^Bearer /, ""));
-    const wanted = Buffer.from(token);
-    if (given.length !== wanted.length || !timingSafeEqual(given, wanted)) {
-      return reply.code(401).send({ error: "missing or wrong API token" });
-    }
+  };
+  const who = (request: FastifyRequest): TokenHolder => {
+    if (!request.holder) throw new Error("a change route ran without its guard");
+    return request.holder;
   };
   const fail = (reply: FastifyReply, e: unknown) => {
     if (e instanceof OperationRefused || e instanceof RunRangeError)
@@ -69,7 +72,8 @@ export function registerChangeRoutes(
     const body = params && parse(RerunBody, request.body, reply);
     if (!params || !body) return reply;
     try {
-      const role = body.role ?? "staff";
+      const holder = who(request);
+      const role = rerunCapRole(holder);
       const runs =
         typeof body.runs === "string"
           ? parseRunRanges(body.runs, { maxCount: deps.config.rerun_caps[role] })
@@ -77,7 +81,13 @@ export function registerChangeRoutes(
       const { dry_run, runs: _runs, ...rest } = body;
       return await requestRerun(
         deps,
-        { ...rest, instrument: params.instrument.toUpperCase(), run_numbers: runs, role },
+        {
+          ...rest,
+          instrument: params.instrument.toUpperCase(),
+          run_numbers: runs,
+          role,
+          started_by: holder.name,
+        },
         dry_run ?? false,
       );
     } catch (e) {
@@ -95,7 +105,7 @@ export function registerChangeRoutes(
         experiment: body.experiment,
         values: body.values,
       };
-      return await setVariables(deps, { ...set, by: body.by ?? "api" });
+      return await setVariables(deps, { ...set, by: who(request).name });
     } catch (e) {
       return fail(reply, e);
     }
@@ -108,7 +118,8 @@ export function registerChangeRoutes(
     );
     if (!params) return reply;
     try {
-      return { cancelled_version: await cancelRun(deps, params.instrument, params.run, "api") };
+      const by = who(request).name;
+      return { cancelled_version: await cancelRun(deps, params.instrument, params.run, by) };
     } catch (e) {
       return fail(reply, e);
     }

@@ -9,6 +9,7 @@ import { variableSets } from "../store/variable-store.ts";
 import { queueDepths } from "../transport/queue-depths.ts";
 import type { Transport } from "../transport/transport.ts";
 import { registerChangeRoutes } from "./api-changes.ts";
+import { registerBearerAuth } from "./bearer-auth.ts";
 
 const RunsQuery = z.strictObject({
   instrument: z
@@ -25,9 +26,10 @@ const RunParams = z.strictObject({
 });
 
 /**
- * The JSON API under /api/v1/ (read-only for now). `GET /api/v1/runs` returns the same objects
- * as `autoreduce runs --json`. Listens on 127.0.0.1 by default: login and permissions come with
- * the web application; until then do not expose it beyond the machine.
+ * The JSON API under /api/v1/. `GET /api/v1/runs` returns the same objects as `autoreduce runs
+ * --json`. Reads are open (it listens on 127.0.0.1 by default: do not expose it beyond the
+ * machine before the web application brings read permissions); changes need a per-holder bearer
+ * token (bearer-auth.ts, api-changes.ts).
  */
 export async function startApiServer(deps: {
   config: Config;
@@ -36,11 +38,20 @@ export async function startApiServer(deps: {
   host: string;
   port: number;
   log: Logger;
-  /** Shared token for the routes that change things (`AUTOREDUCE_API_TOKEN`); none: those routes are off. */
+  /**
+   * @deprecated The shared `AUTOREDUCE_API_TOKEN` is no longer accepted (each holder has a token
+   * of their own: `autoreduce token create`). Given: a warning says so; it grants nothing.
+   */
   token?: string | undefined;
 }): Promise<{ app: FastifyInstance; url: string }> {
   const app = Fastify({ logger: false });
   const bad = (issues: z.ZodError) => ({ error: "bad request", detail: describeIssues(issues) });
+
+  if (deps.token)
+    deps.log.warn(
+      "AUTOREDUCE_API_TOKEN is no longer used and grants nothing: give each holder a token of their own with `autoreduce token create`",
+    );
+  registerBearerAuth(app, deps.database, deps.log);
 
   app.get("/healthz", async () => ({ ok: true }));
   app.get("/api/v1/runs", async (request, reply) => {
@@ -75,7 +86,7 @@ export async function startApiServer(deps: {
     reductions: await statusCounts(deps.database),
     queues: await queueDepths(deps.transport, deps.config),
   }));
-  registerChangeRoutes(app, deps, deps.token);
+  registerChangeRoutes(app, deps);
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({ error: `no such route: ${request.method} ${request.url}` }),
   );

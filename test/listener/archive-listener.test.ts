@@ -345,6 +345,8 @@ function gatedTransport(inner: Transport, gate: (message: OutgoingMessage) => Pr
     },
     subscribe: (d, h, o) => inner.subscribe(d, h, o),
     depth: (d) => inner.depth(d),
+    browse: (d, limit) => inner.browse(d, limit),
+    take: (d, id) => inner.take(d, id),
     close: () => inner.close(),
   };
 }

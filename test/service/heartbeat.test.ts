@@ -160,6 +160,8 @@ test("a heartbeat whose sends fail warns once per outage, keeps beating and stop
     send: () => (down ? Promise.reject(new Error("broker down")) : Promise.resolve("id")),
     subscribe: async () => ({ unsubscribe: async () => {}, active: 0 }),
     depth: async () => 0,
+    browse: async () => [],
+    take: async () => null,
     close: async () => {},
   };
   const { log, records } = capturingLogger();

@@ -247,6 +247,62 @@ export function transportConformance(
       assert.equal(tries, 3);
       assert.equal(dead[0]?.body, "poison");
       assert.match(dead[0]?.headers["x-dead-letter-reason"] ?? "", /3 deliveries/);
+      assert.equal(dead[0]?.headers["x-original-destination"], q);
+    });
+
+    test("browse shows waiting messages oldest first and takes none; take removes one by its id", async () => {
+      const t = await open();
+      const q = queue();
+      for (let i = 0; i < 4; i++) await t.send(q, { body: `m${i}`, headers: { "x-note": `n${i}` } });
+      const seen = await t.browse(q, 100);
+      assert.deepEqual(
+        seen.map((m) => [m.body, m.headers["x-note"], m.destination]),
+        [0, 1, 2, 3].map((i) => [`m${i}`, `n${i}`, q]),
+      );
+      assert.equal(new Set(seen.map((m) => m.id)).size, 4, "each message has its own id");
+      assert.deepEqual(
+        (await t.browse(q, 2)).map((m) => m.body),
+        ["m0", "m1"],
+        "a limit keeps the oldest",
+      );
+      const taken = await t.take(q, seen[1]?.id ?? "");
+      assert.equal(taken?.body, "m1");
+      assert.equal(await t.take(q, seen[1]?.id ?? ""), null, "a message is taken once");
+      assert.equal(await t.take(q, "no-such-message"), null);
+      assert.deepEqual(
+        (await t.browse(q, 100)).map((m) => m.body),
+        ["m0", "m2", "m3"],
+      );
+      const got: string[] = [];
+      const sub = await t.subscribe(q, async (m) => {
+        got.push(m.body);
+      });
+      await waitFor(() => got.length === 3, "the three messages left");
+      await sub.unsubscribe();
+      assert.deepEqual(got, ["m0", "m2", "m3"]);
+      assert.deepEqual(await t.browse(q, 100), [], "an emptied queue browses empty");
+    });
+
+    test("a dead letter can be browsed and taken from its queue", async () => {
+      const t = await open({ maxDeliveries: 1 });
+      const q = queue();
+      const dlq = `/queue/DLQ.${q.slice("/queue/".length)}`;
+      await t.send(q, { body: "bad", headers: { "x-note": "kept" } });
+      const sub = await t.subscribe(q, async () => {
+        throw new Error("refused");
+      });
+      const [letter] = await waitFor(async () => {
+        const letters = await t.browse(dlq, 10);
+        return letters.length > 0 ? letters : null;
+      }, "the dead letter in its queue");
+      await sub.unsubscribe();
+      assert.equal(letter?.body, "bad");
+      assert.equal(letter?.headers["x-note"], "kept");
+      assert.equal(letter?.headers["x-original-destination"], q);
+      assert.match(letter?.headers["x-dead-letter-reason"] ?? "", /failed 1 deliveries; last error: refused/);
+      assert.ok(letter?.enqueuedAt && Math.abs(letter.enqueuedAt - Date.now()) < 600_000, "when it arrived");
+      assert.equal((await t.take(dlq, letter?.id ?? ""))?.body, "bad");
+      assert.deepEqual(await t.browse(dlq, 10), []);
     });
 
     test("prefetch bounds how many messages one subscription handles at once", async () => {

@@ -10,6 +10,7 @@ import {
   defaultRetryDelayMs,
   type MessageHandler,
   type OutgoingMessage,
+  type QueuedMessage,
   type SubscribeOptions,
   type Subscription,
   type Transport,
@@ -121,6 +122,16 @@ export class EmbeddedTransport implements Transport {
     return this.statements.depth(normalizeDestination(destination));
   }
 
+  async browse(destination: string, limit: number): Promise<QueuedMessage[]> {
+    this.assertOpen();
+    return this.statements.browse(queueOnly(destination), limit);
+  }
+
+  async take(destination: string, id: string): Promise<QueuedMessage | null> {
+    this.assertOpen();
+    return this.statements.take(queueOnly(destination), id);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -153,4 +164,12 @@ export class EmbeddedTransport implements Transport {
   private assertOpen(): void {
     if (this.closed) throw new Error("transport is closed");
   }
+}
+
+/** The canonical queue name; a topic holds nothing to browse or take. */
+function queueOnly(destination: string): string {
+  const target = normalizeDestination(destination);
+  if (parseDestination(target).kind !== "queue")
+    throw new Error(`${target} is a topic: only queues hold messages`);
+  return target;
 }

@@ -53,7 +53,13 @@ export class QueueConsumer {
       if (!row) return;
       if (row.deliveries > this.options.maxDeliveries) {
         const reason = `not acknowledged after ${this.options.maxDeliveries} deliveries`;
-        await this.statements.deadLetter(row, owner, this.options.deadLetterTo, reason);
+        await this.statements.deadLetter(
+          row,
+          owner,
+          this.options.destination,
+          this.options.deadLetterTo,
+          reason,
+        );
         continue;
       }
       const job = this.handle(row).finally(() => {
@@ -83,6 +89,16 @@ export class QueueConsumer {
     } catch (e) {
       clearInterval(renewal);
       this.options.onError(e, `handling message ${row.message_id} from ${this.options.destination}`);
+      const { destination, deadLetterTo, maxDeliveries } = this.options;
+      if (row.deliveries >= maxDeliveries) {
+        // At once and with the error, as over STOMP: an operator reading the dead letter needs the why.
+        const reason = `failed ${row.deliveries} deliveries; last error: ${oneLine(e)}`;
+        await this.settle(
+          () => this.statements.deadLetter(row, owner, destination, deadLetterTo, reason),
+          "dead-lettering",
+        );
+        return;
+      }
       const delay = this.options.retryDelayMs(row.deliveries);
       await this.settle(() => this.statements.release(row.id, owner, delay), "releasing");
     }
@@ -103,4 +119,10 @@ export class QueueConsumer {
       }
     }
   }
+}
+
+/** An error as one header-friendly line, not endless. */
+function oneLine(error: unknown): string {
+  const line = (error instanceof Error ? error.message : String(error)).replace(/\s+/g, " ").trim();
+  return line.length > 500 ? `${line.slice(0, 500)}...` : line;
 }

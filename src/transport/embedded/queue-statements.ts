@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { type Kysely, sql } from "kysely";
 import type { SqlDatabase } from "../../store/state-database.ts";
+import { DEAD_LETTER_REASON_HEADER, ORIGINAL_DESTINATION_HEADER, type QueuedMessage } from "../transport.ts";
 import type { TransportSchema } from "./transport-tables.ts";
 
 /** A message claimed by one consumer under a lease. */
@@ -90,7 +91,13 @@ export class QueueStatements {
   }
 
   /** Moves a message to the dead-letter destination with the reason, in one transaction. */
-  async deadLetter(row: ClaimedRow, owner: string, target: string, reason: string): Promise<void> {
+  async deadLetter(
+    row: ClaimedRow,
+    owner: string,
+    source: string,
+    target: string,
+    reason: string,
+  ): Promise<void> {
     await this.database.transaction(async (trx) => {
       const deleted = await trx
         .deleteFrom("transport_messages")
@@ -98,7 +105,11 @@ export class QueueStatements {
         .where("lease_owner", "=", owner)
         .executeTakeFirst();
       if (Number(deleted.numDeletedRows) === 0) return;
-      const headers = { ...JSON.parse(row.headers), "x-dead-letter-reason": reason };
+      const headers = {
+        ...JSON.parse(row.headers),
+        [DEAD_LETTER_REASON_HEADER]: reason,
+        [ORIGINAL_DESTINATION_HEADER]: source,
+      };
       const now = Date.now();
       await trx
         .insertInto("transport_messages")
@@ -126,4 +137,44 @@ export class QueueStatements {
       .executeTakeFirstOrThrow();
     return Number(row.n);
   }
+
+  /** Waiting messages (not held by a consumer), oldest first; delayed ones included. */
+  async browse(destination: string, limit: number): Promise<QueuedMessage[]> {
+    const now = Date.now();
+    const rows = await this.db
+      .selectFrom("transport_messages")
+      .select(["message_id", "body", "headers", "created_at"])
+      .where("destination", "=", destination)
+      .where((eb) => eb.or([eb("lease_until", "is", null), eb("lease_until", "<", now)]))
+      .orderBy("id")
+      .limit(Math.max(1, Math.floor(limit)))
+      .execute();
+    return rows.map((row) => queued(destination, row));
+  }
+
+  /** Deletes one waiting message by its id, in one statement, and returns it. */
+  async take(destination: string, messageId: string): Promise<QueuedMessage | null> {
+    const now = Date.now();
+    const row = await this.db
+      .deleteFrom("transport_messages")
+      .where("destination", "=", destination)
+      .where("message_id", "=", messageId)
+      .where((eb) => eb.or([eb("lease_until", "is", null), eb("lease_until", "<", now)]))
+      .returning(["message_id", "body", "headers", "created_at"])
+      .executeTakeFirst();
+    return row ? queued(destination, row) : null;
+  }
+}
+
+function queued(
+  destination: string,
+  row: { message_id: string; body: string; headers: string; created_at: number },
+): QueuedMessage {
+  return {
+    id: row.message_id,
+    destination,
+    body: row.body,
+    headers: JSON.parse(row.headers) as Record<string, string>,
+    enqueuedAt: Number(row.created_at),
+  };
 }

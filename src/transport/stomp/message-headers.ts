@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { StompHeaders } from "@stomp/stompjs";
+import { DEAD_LETTER_REASON_HEADER } from "../transport.ts";
 
 /**
  * Our id of a message, set when it is first sent and copied onto every re-sent copy, so that
@@ -10,7 +11,9 @@ export const ID_HEADER = "x-autoreduce-id";
 /** On a re-sent copy: the deliveries its predecessors had (all failed). */
 export const DELIVERIES_HEADER = "x-autoreduce-deliveries";
 /** On a dead letter: why it is there (the same header as the embedded transport's). */
-export const REASON_HEADER = "x-dead-letter-reason";
+export const REASON_HEADER = DEAD_LETTER_REASON_HEADER;
+/** On a dead letter: when it was dead-lettered (epoch ms), for `autoreduce dlq list`. */
+export const DEAD_LETTERED_AT_HEADER = "x-dead-lettered-at";
 /** A caller may choose a message's id with this header (as with the embedded transport). */
 const CALLER_ID_HEADER = "x-message-id";
 

@@ -1,9 +1,10 @@
 import { randomUUID } from "node:crypto";
 import type { IMessage, StompSubscription } from "@stomp/stompjs";
-import type { IncomingMessage, MessageHandler } from "../transport.ts";
+import { type IncomingMessage, type MessageHandler, ORIGINAL_DESTINATION_HEADER } from "../transport.ts";
 import { routeDelayed } from "./delayed-delivery.ts";
 import { prefetchHeaders } from "./flavour.ts";
 import {
+  DEAD_LETTERED_AT_HEADER,
   DELIVERIES_HEADER,
   deliveryCountOf,
   ID_HEADER,
@@ -232,6 +233,8 @@ export class QueueConsumer implements SessionListener {
           persistent: "true",
           [ID_HEADER]: randomUUID(),
           [REASON_HEADER]: reason,
+          [ORIGINAL_DESTINATION_HEADER]: this.options.destination,
+          [DEAD_LETTERED_AT_HEADER]: String(Date.now()),
           transaction,
         },
       });

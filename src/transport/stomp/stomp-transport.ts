@@ -8,6 +8,7 @@ import {
   defaultRetryDelayMs,
   type MessageHandler,
   type OutgoingMessage,
+  type QueuedMessage,
   type SubscribeOptions,
   type Subscription,
   type Transport,
@@ -16,9 +17,10 @@ import type { BrokerAddress } from "./broker-list.ts";
 import { routeDelayed } from "./delayed-delivery.ts";
 import type { Flavour } from "./flavour.ts";
 import { checkOutgoingHeaders, ID_HEADER, newMessageId } from "./message-headers.ts";
+import { browseQueue, type LookPlace, takeFromQueue } from "./queue-browser.ts";
 import { QueueConsumer } from "./queue-consumer.ts";
 import { ActiveMQDepths, rabbitDepthError } from "./queue-depth.ts";
-import { ConnectionLostError, StompConnection } from "./stomp-connection.ts";
+import { ConnectionLostError, type Session, StompConnection } from "./stomp-connection.ts";
 import { TopicConsumer } from "./topic-consumer.ts";
 
 export interface StompTransportOptions {
@@ -49,6 +51,8 @@ interface Settings {
   flavour: "auto" | Flavour;
   sendTimeoutMs: number;
   maxDeliveries: number;
+  /** login and passcode, for the short connections of a look at a RabbitMQ queue. */
+  credentials: StompHeaders;
   onError: (error: unknown, context: string) => void;
 }
 
@@ -102,6 +106,7 @@ export class StompTransport implements Transport {
       flavour,
       sendTimeoutMs: options.sendTimeoutMs ?? 60_000,
       maxDeliveries: options.maxDeliveries ?? 5,
+      credentials,
       onError,
     });
     connection.start();
@@ -201,6 +206,51 @@ export class StompTransport implements Transport {
         throw e;
       }
     }
+  }
+
+  /** See Transport.browse and queue-browser.ts for how each broker is read. */
+  async browse(destination: string, limit: number): Promise<QueuedMessage[]> {
+    const target = this.queueOnly(destination);
+    return this.onSession(`browsing ${target}`, (session, ms) =>
+      browseQueue(this.lookPlace(session), target, limit, ms),
+    );
+  }
+
+  /** See Transport.take and queue-browser.ts for how each broker is read. */
+  async take(destination: string, id: string): Promise<QueuedMessage | null> {
+    const target = this.queueOnly(destination);
+    return this.onSession(`taking a message from ${target}`, (session, ms) =>
+      takeFromQueue(this.lookPlace(session), target, id, ms),
+    );
+  }
+
+  /** Runs `step` on the live session, again on the next one if the connection drops meanwhile. */
+  private async onSession<T>(
+    purpose: string,
+    step: (session: Session, timeoutMs: number) => Promise<T>,
+  ): Promise<T> {
+    this.assertOpen();
+    const deadline = Date.now() + this.settings.sendTimeoutMs;
+    for (;;) {
+      const session = await this.connection.session(deadline, purpose);
+      try {
+        return await step(session, Math.max(1, deadline - Date.now()));
+      } catch (e) {
+        if (e instanceof ConnectionLostError && !this.closed && Date.now() < deadline) continue;
+        throw e;
+      }
+    }
+  }
+
+  private lookPlace(session: Session): LookPlace {
+    return { connection: this.connection, session, credentials: this.settings.credentials };
+  }
+
+  private queueOnly(destination: string): string {
+    const target = normalizeDestination(destination);
+    if (parseDestination(target).kind !== "queue")
+      throw new Error(`${target} is a topic: only queues hold messages`);
+    return target;
   }
 
   /** Stops every subscription (waiting for running handlers), then DISCONNECTs. */
