@@ -4,8 +4,10 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { readJobKey } from "../../src/config/job-key.ts";
+import { Coordinator } from "../../src/coordinator/coordinator.ts";
 import { silentLogger } from "../../src/logging/logger.ts";
 import { signJob } from "../../src/messages/job-signature.ts";
+import { listRuns } from "../../src/store/run-views.ts";
 import type { IncomingMessage } from "../../src/transport/transport.ts";
 import { ReductionWorker } from "../../src/worker/reduction-worker.ts";
 import { openStack, type Stack } from "../helpers/in-process.ts";
@@ -109,5 +111,56 @@ describe("stored script text runs only from a job the coordinator signed", () =>
     const final = await send(signJob(sent, Buffer.from("x".repeat(64))));
     assert.equal(final.destination, stack.config.queues.reduction_error);
     assert.match(String(final.report.error), /job_signature does not verify/);
+  });
+});
+
+describe("a worker whose job key is not the coordinator's", () => {
+  let stack: Stack;
+  let worker: ReductionWorker;
+  let coordinator: Coordinator;
+
+  before(async () => {
+    stack = await openStack({ instruments: { KEYED: {} } });
+    mkdirSync(join(stack.config.scripts.root, "KEYED"), { recursive: true });
+    writeFileSync(join(stack.config.scripts.root, "KEYED", "reduce_KEYED.py"), FILE_SCRIPT);
+    coordinator = await Coordinator.start({ ...stack, log: silentLogger() });
+    // Another machine that made a key of its own instead of getting the coordinator's file.
+    const own = { ...stack.config, security: { job_key_file: join(stack.dir, "other.key") } };
+    worker = await ReductionWorker.start({
+      config: own,
+      transport: stack.transport,
+      log: silentLogger(),
+      host: "other-node",
+    });
+  });
+  after(async () => {
+    await worker.stop(0);
+    await coordinator.stop();
+    await stack.close();
+  });
+
+  test("refuses the coordinator's jobs: the run ends in error with the reason, it does not stay queued", async () => {
+    const dataFile = join(stack.config.archive.roots[0] ?? "", "KEYED", "IPTS-1", "KEYED_1.nxs.h5");
+    mkdirSync(join(dataFile, ".."), { recursive: true });
+    writeFileSync(dataFile, "raw");
+    await stack.transport.send(stack.config.queues.data_ready, {
+      body: JSON.stringify({
+        facility: "SNS",
+        instrument: "KEYED",
+        ipts: "IPTS-1",
+        run_number: 1,
+        data_file: dataFile,
+      }),
+    });
+    const view = await waitFor(
+      async () => {
+        const [run] = await listRuns(stack.database, { instrument: "KEYED", runNumber: 1 });
+        return run?.status === "error" ? run : null;
+      },
+      "the run in error",
+      30_000,
+    );
+    assert.match(view.message ?? "", /job refused by other-node: job_signature does not verify/);
+    assert.ok(!existsSync(join(String(view.output_dir), "file")), "nothing ran");
   });
 });
