@@ -17,6 +17,7 @@ import { type JobEnd, runJob } from "./job-runner.ts";
 import { planRetry } from "./retry-plan.ts";
 import { locateScript } from "./script-location.ts";
 import { SlotScheduler, SlotWithdrawn } from "./slot-scheduler.ts";
+import { templateValueRefusal } from "./template-values.ts";
 import { WorkerSettings } from "./worker-settings.ts";
 
 export interface WorkerDeps {
@@ -368,7 +369,12 @@ export class ReductionWorker {
     );
     if (!request) return;
     const instrument = request.instrument.toUpperCase();
-    const result = createScript(join(config.scripts.root, instrument), { ...request, instrument });
+    // A template is filled in as text: a value that could be code is refused (template-values.ts).
+    const unsafe = templateValueRefusal(request.template_data);
+    if (unsafe) await sendToErrorQueue(transport, config.queues.postprocess_error, message, unsafe);
+    const result = unsafe
+      ? { ok: false, status: `Error creating ${instrument} reduction script: ${unsafe}` }
+      : createScript(join(config.scripts.root, instrument), { ...request, instrument });
     log[result.ok ? "info" : "warn"]({ instrument, ok: result.ok, by: request.information }, result.status);
     const topic = config.queues.service_status.replaceAll("{instrument}", instrument);
     await transport.send(topic, {
