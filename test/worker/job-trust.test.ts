@@ -196,6 +196,76 @@ describe("a worker refuses jobs its configuration does not allow", () => {
   });
 });
 
+describe("paths are judged again just before the script starts", () => {
+  let stack: Stack;
+  let worker: ReductionWorker;
+  let send: (job: Record<string, unknown>) => Promise<Final>;
+
+  // Holds the only slot until its output folder has a file named "go".
+  const HOLD = `import sys, os, time
+deadline = time.time() + 60
+while not os.path.exists(sys.argv[2] + "go") and time.time() < deadline:
+    time.sleep(0.05)
+`;
+
+  before(async () => {
+    stack = await openStack({
+      instruments: { HOLD: {}, OK: {} },
+      worker: { max_procs: 1, retry: { attempts: 1 } },
+    });
+    ({ worker, send } = await startWorker(stack, { HOLD, OK: OK_SCRIPT }));
+  });
+  after(async () => {
+    await worker.stop(0);
+    await stack.close();
+  });
+
+  const dataFile = (instrument: string, run: number) => {
+    const path = join(stack.config.archive.roots[0] ?? "", instrument, `${instrument}_${run}.nxs.h5`);
+    mkdirSync(join(path, ".."), { recursive: true });
+    writeFileSync(path, "raw");
+    return path;
+  };
+
+  test("an output folder turned into a link out of the output root while the job waited is refused", async () => {
+    const q = stack.config.queues;
+    const holdOut = join(stack.config.output.root, "hold");
+    const holding = send({
+      facility: "SNS",
+      instrument: "HOLD",
+      ipts: "IPTS-7",
+      run_number: 1,
+      data_file: dataFile("HOLD", 1),
+      job_id: "hold-1",
+      output_dir: holdOut,
+    });
+    holding.catch(() => {}); // awaited below; a failure before that is not an unhandled rejection
+    await waitFor(() => worker.status().running.length === 1, "the slot taken");
+    // Accepted now (the folder does not exist); then, while it waits for the slot, a link appears.
+    const late = join(stack.config.output.root, "late");
+    const waiting = send({
+      facility: "SNS",
+      instrument: "OK",
+      ipts: "IPTS-7",
+      run_number: 2,
+      data_file: dataFile("OK", 2),
+      job_id: "late-2",
+      output_dir: join(late, "out"),
+    });
+    await waitFor(() => worker.status().waiting.length === 1, "the second job waiting for the slot");
+    const outside = join(stack.dir, "outside-late");
+    mkdirSync(outside);
+    symlinkSync(outside, late);
+    writeFileSync(join(holdOut, "go"), "");
+    const refused = await waiting;
+    assert.equal(refused.destination, q.reduction_error);
+    assert.equal(refused.report.refused, true);
+    assert.match(String(refused.report.error), /outside this worker's output roots/);
+    assert.ok(!existsSync(join(outside, "out")), "nothing was created outside");
+    assert.equal((await holding).destination, q.reduction_complete);
+  });
+});
+
 describe("a script sees an explicit environment, not the worker's", () => {
   let stack: Stack;
   let worker: ReductionWorker;
