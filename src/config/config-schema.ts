@@ -278,6 +278,17 @@ const WorkerSchema = z
     log_tail_lines: z.number().int().positive().default(20),
     /** Seconds a stopping worker waits for running reductions before handing them back. Default 30. */
     stop_grace_seconds: z.number().nonnegative().default(30),
+    /**
+     * Variables of the worker's environment that scripts also see, besides the base set (PATH,
+     * HOME, LANG, LC_*, TZ, USER, LOGNAME); a name ending in `*` is a prefix (`CONDA_*`). Nothing
+     * else of the worker's environment (which holds broker and database credentials) reaches a
+     * script. Default none.
+     */
+    env_passthrough: z
+      .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*\*?$/, "a variable name, or a prefix ending in *"))
+      .default([]),
+    /** Fixed variables set for every script (they win over passed-through ones). Default none. */
+    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "a variable name"), z.string()).default({}),
   })
   .prefault({});
 
@@ -337,6 +348,18 @@ const ApiSchema = z
   })
   .prefault({});
 
+const SecuritySchema = z
+  .strictObject({
+    /**
+     * File holding the key (at least 32 bytes of text) the coordinator signs jobs with and workers
+     * check them with; a worker runs stored script text and variables only from a signed job.
+     * Relative to `data_dir`. Created (mode 0600) when missing; refused when everyone may read
+     * it. Every coordinator and worker of a deployment needs the same file. Default `job.key`.
+     */
+    job_key_file: z.string().min(1).default("job.key"),
+  })
+  .prefault({});
+
 export const ConfigSchema = z.strictObject({
   /** Base folder for relative paths (database, archive, scripts, output). Default: the config file's folder. */
   data_dir: z.string().min(1).default("."),
@@ -362,6 +385,8 @@ export const ConfigSchema = z.strictObject({
   heartbeat: HeartbeatSchema,
   /** Routing rules (checked after the ones kept in the database). Default: none. */
   routing: z.array(RouteSchema).default([]),
+  /** How jobs are authenticated between coordinator and workers. */
+  security: SecuritySchema,
   /** Largest batch re-run one request may ask for, by role. */
   rerun_caps: RerunCapsSchema,
   /** Log level: trace, debug, info, warn, error. Default info. */

@@ -18,6 +18,7 @@ export interface PostProcessingConfig {
   scripts: Section<"scripts">;
   output: Section<"output">;
   worker: Section<"worker">;
+  archive?: Section<"archive">;
   log_level?: ConfigInput["log_level"];
 }
 
@@ -173,6 +174,8 @@ const LOG_LEVELS = {
 } as const;
 const AGENT_EXCEPTIONS = ["Error in logging framework"];
 const SNS_OUTPUT_DIR = "{facility}/{instrument}/{experiment}/shared/autoreduce";
+/** Where SNS and HFIR raw data lie; a job's data file must be under one (links resolved). */
+const SNS_ARCHIVE_ROOTS = ["/SNS", "/HFIR"] as const;
 
 /** Collects the mapping; `use`/`ignore` record where each key went. */
 class Mapping {
@@ -378,6 +381,12 @@ function mapWorker(file: SnsFile, m: Mapping): void {
 
 /** Where scripts and reduced data are: the agent's fixed layout unless `dev_output_dir` overrides it. */
 function mapLayout(file: SnsFile, m: Mapping): void {
+  m.config.archive = { roots: [...SNS_ARCHIVE_ROOTS] };
+  m.use(
+    "(agent rule)",
+    "archive.roots",
+    `${SNS_ARCHIVE_ROOTS.join(", ")}: the agent reads any file a job names; this worker only files under these`,
+  );
   m.config.scripts.root = "/SNS";
   m.config.scripts.file = "shared/autoreduce/reduce_{instrument}.py";
   m.use(

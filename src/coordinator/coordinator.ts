@@ -1,5 +1,7 @@
+import { readJobKey } from "../config/job-key.ts";
 import type { Config } from "../config/load-config.ts";
 import type { Logger } from "../logging/logger.ts";
+import { signJob } from "../messages/job-signature.ts";
 import { InvalidMessageError } from "../messages/message-error.ts";
 import { StatusReportSchema } from "../messages/status-report.ts";
 import { readNexusMetadata } from "../nexus/nexus-metadata.ts";
@@ -62,8 +64,14 @@ export class Coordinator {
   private readonly reruns: RerunHandler;
   private readonly router: JobRouter;
   private stopping = false;
+  /** Signs every job sent (`security.job_key_file`), so that workers run its stored script. */
+  private readonly jobKey: Buffer;
 
   private constructor(private readonly deps: CoordinatorDeps) {
+    const key = readJobKey(deps.config);
+    if (key.generated)
+      deps.log.warn({ file: key.file }, "created a new job key; every worker needs this same file");
+    this.jobKey = key.key;
     this.catalog = new ScriptCatalog(deps.config);
     this.router = new JobRouter(deps.config, deps.database);
     this.reruns = new RerunHandler({
@@ -207,7 +215,7 @@ export class Coordinator {
     const facts = run
       ? { job: jobMessage(run, reduction), title: run.title, metadata: run.metadata }
       : await jobMessageFor(database, reduction.id);
-    const body = JSON.stringify(facts.job);
+    const body = JSON.stringify(signJob(facts.job, this.jobKey));
     const route = await this.router.route({
       instrument: facts.job.instrument,
       dataFile: facts.job.data_file,

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import type { ConfigInput } from "../config/config-schema.ts";
+import { readJobKey } from "../config/job-key.ts";
 import { packageFile } from "../package-files.ts";
 
 /** The demo instrument's name and experiment. */
@@ -11,8 +12,8 @@ export const DEMO_EXPERIMENT = "IPTS-1234";
 
 /**
  * Prepares a demo deployment in `dataDir` (a fresh scratch folder when not given): the archive,
- * the DEMO instrument's reduction script, and `autoreduce.yaml`, which `serve --demo` then runs
- * with. Returns the folder and the config file.
+ * the DEMO instrument's reduction script, the job key (`job.key`, mode 0600, kept if there) and
+ * `autoreduce.yaml`, which `serve --demo` then runs with. Returns the folder and the config file.
  */
 export function prepareDemo(dataDir?: string, apiPort = 8080): { dataDir: string; configFile: string } {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), "autoreduce-demo-"));
@@ -35,11 +36,14 @@ export function prepareDemo(dataDir?: string, apiPort = 8080): { dataDir: string
     },
     worker: { max_procs: 2 },
     api: { port: apiPort },
+    security: { job_key_file: "job.key" },
   };
   const configFile = join(dir, "autoreduce.yaml");
   writeFileSync(
     configFile,
     `# Written by \`autoreduce serve --demo\`: the configuration the demo runs with.\n# Every key is described in docs/configuration.md.\n${stringify(config)}`,
   );
+  // The key the coordinator signs jobs with and the worker checks them with (mode 0600).
+  readJobKey({ data_dir: dir, security: { job_key_file: "job.key" }, source: configFile });
   return { dataDir: dir, configFile };
 }

@@ -1,5 +1,5 @@
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
-import { basename, join } from "node:path";
+import { basename, delimiter, join } from "node:path";
 import type { Config } from "../config/load-config.ts";
 import type { ExecutionHandle, ExecutionResult, Executor } from "../executors/executor.ts";
 import { ExecutionStartError } from "../executors/executor.ts";
@@ -9,6 +9,7 @@ import { checkBeforeRun } from "./job-checks.ts";
 import { LedgerKeeper, ledgerPath } from "./job-ledger.ts";
 import { additionalOutputDirs, commandFor, prepareWorkspace } from "./job-workspace.ts";
 import { copyToAdditionalDirs, outputFilesSince } from "./output-files.ts";
+import { scriptEnvironment } from "./script-environment.ts";
 import { locateScript, scriptPresent } from "./script-location.ts";
 import { judgeOutcome } from "./success-policy.ts";
 import type { WorkerSettings } from "./worker-settings.ts";
@@ -31,10 +32,12 @@ export interface JobRunnerDeps {
  * How one job ended at this worker:
  * - `reported`: a final report (COMPLETE, ERROR, DISABLED) was sent;
  * - `not_started`: the job could not start for a reason that is not the script's fault;
- * - `interrupted`: the worker is stopping and ended the script; the job goes back to the queue.
+ * - `interrupted`: the worker is stopping and ended the script; the job goes back to the queue;
+ * - `refused`: a path lies outside this worker's roots (seen just before the start); never run.
  */
 export type JobEnd =
   | { kind: "reported" }
+  | { kind: "refused"; reason: string; report: Record<string, unknown> }
   | { kind: "not_started"; problem: string; report: Record<string, unknown> }
   | { kind: "interrupted"; report: Record<string, unknown> };
 
@@ -63,8 +66,12 @@ export async function runJob(
     return { kind: "reported" };
   }
   const logDir = join(where.outputDir, "reduction_log");
-  const problem = checkBeforeRun(job.data_file, [where.outputDir, logDir], where.interpreter);
-  if (problem) return { kind: "not_started", problem, report: base };
+  const check = checkBeforeRun(job.data_file, [where.outputDir, logDir], where.interpreter, {
+    archive: config.archive.roots,
+    output: [config.output.root],
+  });
+  if (check?.kind === "refuse") return { kind: "refused", reason: check.reason, report: base };
+  if (check) return { kind: "not_started", problem: check.problem, report: base };
   const logs = {
     log_file: join(logDir, `${basename(job.data_file)}.log`),
     err_file: join(logDir, `${basename(job.data_file)}.err`),
@@ -95,7 +102,21 @@ export async function runJob(
         command,
         args,
         cwd: where.outputDir,
-        env: { ...scriptEnvironment(job, where.outputDir), ...workspace.env },
+        env: scriptEnvironment(
+          process.env,
+          { passthrough: config.worker.env_passthrough, fixed: config.worker.env },
+          {
+            instrument: job.instrument,
+            runNumber: job.run_number,
+            experiment: job.ipts,
+            outputDir: where.outputDir,
+            jobId: job.job_id ?? "",
+            tmpDir: workspace.tmpDir,
+            pythonPath: workspace.pythonPath,
+            varsJson: workspace.varsJson,
+          },
+          delimiter,
+        ),
         stdoutFile: logs.log_file,
         stderrFile: logs.err_file,
         tailLines: config.worker.log_tail_lines,
@@ -184,18 +205,4 @@ function readEnd(path: string, limit: number): string {
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
-}
-
-function scriptEnvironment(job: ReductionJob, outputDir: string): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
-  return {
-    ...env,
-    PYTHONUNBUFFERED: "1",
-    AUTOREDUCE_INSTRUMENT: job.instrument,
-    AUTOREDUCE_RUN_NUMBER: String(job.run_number),
-    AUTOREDUCE_EXPERIMENT: job.ipts,
-    AUTOREDUCE_OUTPUT_DIR: outputDir,
-    AUTOREDUCE_JOB_ID: job.job_id ?? "",
-  };
 }

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, delimiter, dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import type { ReductionJob } from "../messages/reduction-job.ts";
 import { packageFile } from "../package-files.ts";
 import { type ReduceVarsModule, renderReduceVarsModule } from "../scripts/python-literal.ts";
@@ -17,13 +17,18 @@ export interface JobWorkspace {
   varsDir: string;
   /** Where the ISIS runner writes its result. */
   resultFile: string;
-  /** Environment additions: PYTHONPATH (generated variables first, then the script's own folder). */
-  env: Record<string, string>;
+  /** Folders for PYTHONPATH: the generated variables first, then the script's own folder. */
+  pythonPath: string[];
+  /** `reduce_vars.json`, named by `AUTOREDUCE_VARS_JSON`. */
+  varsJson: string;
+  /** The job's private temporary folder (the script's `TMPDIR`), removed with the workspace. */
+  tmpDir: string;
   remove(): void;
 }
 
 /**
- * Prepares what a job runs. Variables reach the script as data: a generated `reduce_vars.py`
+ * Prepares what a job runs (the caller has checked that a job carrying `script` or `variables` is
+ * signed by the coordinator). Variables reach the script as data: a generated `reduce_vars.py`
  * holding only literals rendered from JSON (never text pasted into code), first on PYTHONPATH,
  * plus `reduce_vars.json` named by `AUTOREDUCE_VARS_JSON` for scripts in other languages.
  */
@@ -39,12 +44,15 @@ export function prepareWorkspace(job: ReductionJob, fallbackScript: string): Job
   );
   const script = job.script ? scriptToRun(job.script, dir) : fallbackScript;
   const original = job.script?.path ?? fallbackScript;
-  const pythonPath = [varsDir, dirname(original), process.env.PYTHONPATH].filter(Boolean).join(delimiter);
+  const tmpDir = join(dir, "tmp");
+  mkdirSync(tmpDir);
   return {
     script,
     varsDir,
     resultFile: join(dir, "result.json"),
-    env: { PYTHONPATH: pythonPath, AUTOREDUCE_VARS_JSON: join(varsDir, "reduce_vars.json") },
+    pythonPath: [varsDir, dirname(original)],
+    varsJson: join(varsDir, "reduce_vars.json"),
+    tmpDir,
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
 }

@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import { join } from "node:path";
+import { readJobKey } from "../config/job-key.ts";
 import type { Config } from "../config/load-config.ts";
 import type { ExecutionHandle, Executor } from "../executors/executor.ts";
 import { LocalExecutor } from "../executors/local-executor.ts";
@@ -8,13 +9,15 @@ import { CancelSchema } from "../messages/cancel.ts";
 import { CreateScriptSchema } from "../messages/create-script.ts";
 import { type ReductionJob, ReductionJobSchema } from "../messages/reduction-job.ts";
 import { createScript } from "../scripts/script-writer.ts";
-import { parseOrReject } from "../transport/error-queue.ts";
+import { parseOrReject, sendToErrorQueue } from "../transport/error-queue.ts";
 import type { IncomingMessage, Subscription, Transport } from "../transport/transport.ts";
+import { acceptJob } from "./job-acceptance.ts";
 import { judgeLedger, type LedgerVerdict, ledgerPath, processAlive, readLedger } from "./job-ledger.ts";
 import { type JobEnd, runJob } from "./job-runner.ts";
 import { planRetry } from "./retry-plan.ts";
 import { locateScript } from "./script-location.ts";
 import { SlotScheduler, SlotWithdrawn } from "./slot-scheduler.ts";
+import { templateValueRefusal } from "./template-values.ts";
 import { WorkerSettings } from "./worker-settings.ts";
 
 export interface WorkerDeps {
@@ -66,6 +69,8 @@ export class ReductionWorker {
   private readonly host: string;
   private readonly settings: WorkerSettings;
   private readonly scheduler: SlotScheduler;
+  /** The key the coordinator signs jobs with (`security.job_key_file`). */
+  private readonly jobKey: Buffer;
   private state: WorkerState = "running";
   private nextLocalKey = 0;
 
@@ -73,6 +78,13 @@ export class ReductionWorker {
     this.executor = deps.executor ?? new LocalExecutor();
     this.host = deps.host ?? hostname();
     this.settings = new WorkerSettings(deps.config);
+    const key = readJobKey(deps.config);
+    if (key.generated)
+      deps.log.warn(
+        { file: key.file },
+        "created a new job key; the coordinator and every worker need this same file",
+      );
+    this.jobKey = key.key;
     this.scheduler = new SlotScheduler({
       maxProcs: deps.config.worker.max_procs,
       perInstrument: (i) => this.settings.perInstrument(i),
@@ -135,6 +147,12 @@ export class ReductionWorker {
     const job = await parseOrReject(transport, config.queues.postprocess_error, message, ReductionJobSchema);
     if (!job) {
       log.warn({ message_id: message.id }, "job refused: sent to the error queue");
+      return;
+    }
+    // Judged by this worker's own configuration before anything else looks at the job's paths.
+    const acceptance = acceptJob(job, config, this.jobKey);
+    if (acceptance.kind === "refuse") {
+      await this.refuse(job, message, acceptance.reason, { ...job, information: this.host });
       return;
     }
     if (this.state !== "running") throw new HandedBack("the worker is stopping");
@@ -242,6 +260,10 @@ export class ReductionWorker {
   private async afterJob(end: JobEnd, job: ReductionJob, message: IncomingMessage): Promise<void> {
     const { config, transport, log } = this.deps;
     if (end.kind === "reported") return;
+    if (end.kind === "refused") {
+      await this.refuse(job, message, end.reason, end.report);
+      return;
+    }
     if (end.kind === "interrupted") {
       await this.report(config.queues.reduction_retrying, {
         ...end.report,
@@ -285,6 +307,29 @@ export class ReductionWorker {
     );
   }
 
+  /**
+   * A job this worker will not run: the original goes to `POSTPROCESS.ERROR` with the reason, and
+   * `REDUCTION.ERROR` tells whoever sent it (so its run does not stay queued). Then it is acked.
+   */
+  private async refuse(
+    job: ReductionJob,
+    message: IncomingMessage,
+    reason: string,
+    report: Record<string, unknown>,
+  ): Promise<void> {
+    const { config, transport, log } = this.deps;
+    await sendToErrorQueue(transport, config.queues.postprocess_error, message, `job refused: ${reason}`);
+    const body = {
+      ...report,
+      host: this.host,
+      refused: true,
+      error: `job refused by ${this.host}: ${reason}`,
+    };
+    delete (body as { retry?: unknown }).retry;
+    await this.report(config.queues.reduction_error, { ...body, finished_at: new Date().toISOString() });
+    log.warn({ job_id: job.job_id, message_id: message.id, reason }, "job refused; never run");
+  }
+
   private runnerDeps(key: string) {
     return {
       config: this.deps.config,
@@ -324,7 +369,12 @@ export class ReductionWorker {
     );
     if (!request) return;
     const instrument = request.instrument.toUpperCase();
-    const result = createScript(join(config.scripts.root, instrument), { ...request, instrument });
+    // A template is filled in as text: a value that could be code is refused (template-values.ts).
+    const unsafe = templateValueRefusal(request.template_data);
+    if (unsafe) await sendToErrorQueue(transport, config.queues.postprocess_error, message, unsafe);
+    const result = unsafe
+      ? { ok: false, status: `Error creating ${instrument} reduction script: ${unsafe}` }
+      : createScript(join(config.scripts.root, instrument), { ...request, instrument });
     log[result.ok ? "info" : "warn"]({ instrument, ok: result.ok, by: request.information }, result.status);
     const topic = config.queues.service_status.replaceAll("{instrument}", instrument);
     await transport.send(topic, {

@@ -6,8 +6,9 @@ import type { ReductionJob } from "../messages/reduction-job.ts";
 
 /** What the worker runs for a job, derived from its config (the SNS conventions by default). */
 export interface ScriptLocation {
-  /** `<scripts.root>/<INST>/<script file>`. */
+  /** `<scripts.root>/<INST>/<script file>`, or the stored script's path (a signed job). */
   script: string;
+  /** From the worker's configuration only (the instrument's, else `scripts.interpreter`). */
   interpreter: string;
   convention: "sns" | "isis";
   /** The folder the script writes into (from the job, else the configured template). */
@@ -26,7 +27,8 @@ export function locateScript(config: Config, job: ReductionJob): ScriptLocation 
   };
   return {
     script: job.script?.path ?? join(config.scripts.root, instrument, scriptFile),
-    interpreter: job.interpreter ?? settings?.interpreter ?? config.scripts.interpreter,
+    // Never the job's `interpreter`: whoever can publish a job must not choose the program.
+    interpreter: settings?.interpreter ?? config.scripts.interpreter,
     convention: job.convention ?? settings?.convention ?? "sns",
     outputDir:
       job.output_dir ??

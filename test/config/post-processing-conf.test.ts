@@ -24,6 +24,7 @@ const read = (file: Record<string, unknown>) => readPostProcessingConf(JSON.stri
 const SNS_LAYOUT = {
   scripts: { root: "/SNS", file: "shared/autoreduce/reduce_{instrument}.py" },
   output: { root: "/", dir: "{facility}/{instrument}/{experiment}/shared/autoreduce" },
+  archive: { roots: ["/SNS", "/HFIR"] },
 };
 const SNS_QUEUES = {
   postprocess_error: "/queue/POSTPROCESS.ERROR",
@@ -42,6 +43,7 @@ const expected: Array<[string, PostProcessingConfig, Array<[string, number]>, st
       queues: SNS_QUEUES,
       scripts: { ...SNS_LAYOUT.scripts, interpreter: "/opt/postprocessing/scripts/mantidpython.py" },
       output: SNS_LAYOUT.output,
+      archive: SNS_LAYOUT.archive,
       worker: {
         queues: ["/queue/REDUCTION.DATA_READY", "/queue/REDUCTION.AR4.DATA_READY"],
         max_procs: 10,
@@ -72,6 +74,7 @@ const expected: Array<[string, PostProcessingConfig, Array<[string, number]>, st
       queues: SNS_QUEUES,
       scripts: { ...SNS_LAYOUT.scripts, interpreter: "/opt/postprocessing/scripts/mantidpython.py" },
       output: SNS_LAYOUT.output,
+      archive: SNS_LAYOUT.archive,
       worker: {
         queues: ["/queue/REDUCTION.DATA_READY"],
         max_procs: 10,
@@ -92,6 +95,7 @@ const expected: Array<[string, PostProcessingConfig, Array<[string, number]>, st
       queues: SNS_QUEUES,
       scripts: SNS_LAYOUT.scripts,
       output: SNS_LAYOUT.output,
+      archive: SNS_LAYOUT.archive,
       worker: {
         queues: ["/queue/REDUCTION.HIMEM.DATA_READY"],
         max_procs: 5,
@@ -151,6 +155,7 @@ test("the SNS layout finds /SNS/<INST>/shared/autoreduce/reduce_<INST>.py and wr
   const hb2c = locateScript(config, job("HFIR", "HB2C"));
   assert.equal(hb2c.script, "/HFIR/HB2C/shared/autoreduce/reduce_HB2C.py", "as the HFIR note in `used` says");
   assert.equal(hb2c.outputDir, "/HFIR/HB2C/IPTS-1/shared/autoreduce");
+  assert.deepEqual(config.archive.roots, ["/SNS", "/HFIR"], "data files only from the facility's archive");
 });
 
 /** The keys of sns.md §2.7 (the agent's Configuration.py), each with a value of the right type. */

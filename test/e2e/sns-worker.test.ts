@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { hostname } from "node:os";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 import type { ActiveMQ } from "../../scripts/services/activemq.ts";
 import { configFromObject } from "../../src/config/load-config.ts";
@@ -51,6 +53,10 @@ before(async () => {
       replies.get(queue)?.push(JSON.parse(m.body) as Record<string, unknown>);
     });
   }
+  replies.set("POSTPROCESS.ERROR", []);
+  await wm.transport.subscribe("/queue/POSTPROCESS.ERROR", async (m) => {
+    replies.get("POSTPROCESS.ERROR")?.push(JSON.parse(m.body) as Record<string, unknown>);
+  });
   replies.set("heartbeat", []);
   await wm.transport.subscribe("/topic/SNS.COMMON.STATUS.AUTOREDUCE.0", async (m) => {
     replies.get("heartbeat")?.push(JSON.parse(m.body) as Record<string, unknown>);
@@ -119,4 +125,40 @@ test("the worker's heartbeat has the agent's fields", async () => {
   assert.equal(beat.role, "postprocessing");
   assert.equal(beat.status, "0");
   assert.match(String(beat.pid), /^\d+$/);
+});
+
+test("a job forged on the shared broker is refused and never runs: its own interpreter and script text, a file outside the archive", async () => {
+  const marker = join(d.dir, "forged-ran");
+  const forged = {
+    data_file: await d.writeRun("GOOD", 14),
+    facility: "SNS",
+    instrument: "GOOD",
+    ipts: "IPTS-1234",
+    run_number: "14",
+    interpreter: "bash",
+    script: { path: join(d.dir, "evil.sh"), text: `touch ${marker}\n`, hash: "" },
+  };
+  await wm.transport.send("/queue/REDUCTION.DATA_READY", { body: JSON.stringify(forged) });
+  const outside = { ...forged, run_number: "15", data_file: "/etc/passwd" };
+  delete (outside as { script?: unknown }).script;
+  await wm.transport.send("/queue/REDUCTION.DATA_READY", { body: JSON.stringify(outside) });
+  const refusedScript = await replyFor("ERROR", "14");
+  assert.equal(refusedScript.refused, true);
+  assert.match(String(refusedScript.error), /script text but no coordinator signature/);
+  const refusedFile = await replyFor("ERROR", "15");
+  assert.match(String(refusedFile.error), /outside this worker's archive roots/);
+  const errors = await waitFor(
+    () => {
+      const got = replies.get("POSTPROCESS.ERROR") ?? [];
+      return got.length >= 2 ? got : undefined;
+    },
+    "both jobs on POSTPROCESS.ERROR",
+    30_000,
+  );
+  assert.deepEqual(errors.map((e) => String(e.run_number)).sort(), ["14", "15"]);
+  assert.ok(!existsSync(marker), "the forged script never ran");
+  assert.equal(
+    replies.get("STARTED")?.some((r) => ["14", "15"].includes(String(r.run_number))),
+    false,
+  );
 });

@@ -36,6 +36,8 @@ async function harness(config: ConfigInput, instruments: string[]): Promise<Harn
   const stack = await openStack({
     scripts: { file: "reduce_{instrument}.sh", interpreter: "sh" },
     ...config,
+    // Scripts see only the variables a worker passes on (see script-environment.ts).
+    worker: { ...config.worker, env_passthrough: ["TIMES", "SLEEP"] },
     instruments: Object.fromEntries(instruments.map((i) => [i, {}])),
   });
   for (const inst of instruments) {

@@ -1,0 +1,63 @@
+import type { Config } from "../config/load-config.ts";
+import { type Authenticity, verifyJob } from "../messages/job-signature.ts";
+import type { ReductionJob } from "../messages/reduction-job.ts";
+import { dataFileRefusal, folderRefusal } from "./job-checks.ts";
+import { locateScript } from "./script-location.ts";
+
+/**
+ * Whether this worker takes a job, judged by its own configuration only:
+ * - `accept`: it may run; `signed` says whether the coordinator signed it (then its stored script
+ *   text and variables are run);
+ * - `refuse`: it never runs; it goes to `POSTPROCESS.ERROR` with `reason`.
+ */
+export type Acceptance = { kind: "accept"; signed: boolean } | { kind: "refuse"; reason: string };
+
+/** A name that becomes one path component: letters, digits, `.`, `_`, `+`, `-`; not starting with `.`. */
+const PATH_COMPONENT = /^[A-Za-z0-9_][A-Za-z0-9._+-]{0,99}$/;
+
+/** Why a name cannot be a path component, or null. */
+export function componentRefusal(field: string, value: string): string | null {
+  return PATH_COMPONENT.test(value)
+    ? null
+    : `${field} ${JSON.stringify(value)} is not a safe path component (letters, digits, . _ + -)`;
+}
+
+/**
+ * What a job may carry, by its authenticity: stored script text and variables only with a valid
+ * signature; a signature that does not verify is refused whatever the job asks.
+ */
+export function authenticityRefusal(
+  authenticity: Authenticity,
+  carries: { script: boolean; variables: boolean },
+): string | null {
+  if (authenticity === "invalid")
+    return "job_signature does not verify with this worker's job key (security.job_key_file): the job was altered or forged, or the coordinator uses another key";
+  if (authenticity === "unsigned" && carries.script)
+    return "the job carries script text but no coordinator signature; an unsigned job runs only the instrument's script file";
+  if (authenticity === "unsigned" && carries.variables)
+    return "the job carries variables but no coordinator signature; an unsigned job runs the instrument's script file with its own defaults";
+  return null;
+}
+
+/**
+ * Judges a job before it waits for a slot: names, signature, and that its data file and output
+ * folder lie inside this worker's roots (links resolved). The job's `interpreter` is never used
+ * (the worker's configuration names it). `checkBeforeRun` looks at the paths again just before the
+ * script starts.
+ */
+export function acceptJob(job: ReductionJob, config: Config, key: Buffer): Acceptance {
+  for (const [field, value] of [
+    ["facility", job.facility],
+    ["instrument", job.instrument],
+    ["ipts", job.ipts],
+  ] as const) {
+    const refusal = componentRefusal(field, value);
+    if (refusal) return { kind: "refuse", reason: refusal };
+  }
+  const authenticity = verifyJob(job, key);
+  const refusal =
+    authenticityRefusal(authenticity, { script: !!job.script, variables: !!job.variables }) ??
+    dataFileRefusal(job.data_file, config.archive.roots) ??
+    folderRefusal(locateScript(config, job).outputDir, [config.output.root]);
+  return refusal ? { kind: "refuse", reason: refusal } : { kind: "accept", signed: authenticity === "valid" };
+}

@@ -1,0 +1,70 @@
+/**
+ * The environment a reduction script runs with. It is built, never inherited: the worker's own
+ * environment holds broker and database credentials (AUTOREDUCE_STOMP_PASSWORD, PGPASSWORD, ...)
+ * that a script must not see. A script gets:
+ * - the base: `PATH`, `HOME`, `LANG`, `LC_*`, `TZ`, `USER`, `LOGNAME` (from the worker's environment);
+ * - the worker's `worker.env_passthrough` names (`NAME`, or `PREFIX*`);
+ * - the worker's `worker.env` fixed values;
+ * - ours, which win: `TMPDIR` (the job's private scratch folder), `PYTHONUNBUFFERED=1`,
+ *   `PYTHONPATH` (generated variables first), `AUTOREDUCE_INSTRUMENT`, `AUTOREDUCE_RUN_NUMBER`,
+ *   `AUTOREDUCE_EXPERIMENT`, `AUTOREDUCE_OUTPUT_DIR`, `AUTOREDUCE_JOB_ID`, `AUTOREDUCE_VARS_JSON`.
+ */
+
+/** Variables every script sees (when the worker has them); a name ending in `*` is a prefix. */
+export const BASE_VARIABLES = ["PATH", "HOME", "LANG", "LC_*", "TZ", "USER", "LOGNAME"] as const;
+
+/** Where a script's environment comes from. */
+export interface EnvironmentRules {
+  /** `worker.env_passthrough`: more names or prefixes (`CONDA_*`) taken from the worker's environment. */
+  passthrough: readonly string[];
+  /** `worker.env`: fixed values. */
+  fixed: Readonly<Record<string, string>>;
+}
+
+/** What the job sets (these win over everything else). */
+export interface JobVariables {
+  instrument: string;
+  runNumber: number;
+  experiment: string;
+  outputDir: string;
+  jobId: string;
+  /** The job's private temporary folder. */
+  tmpDir: string;
+  /** Folders put first on PYTHONPATH (generated variables, the script's folder). */
+  pythonPath: readonly string[];
+  /** `reduce_vars.json` of the job. */
+  varsJson: string;
+}
+
+/** True when `name` is matched by a rule (`NAME` exactly, or `PREFIX*`). */
+export function matchesRule(name: string, rule: string): boolean {
+  return rule.endsWith("*") ? name.startsWith(rule.slice(0, -1)) : name === rule;
+}
+
+/** The environment of one script, from the worker's environment `source` and the rules. */
+export function scriptEnvironment(
+  source: Readonly<Record<string, string | undefined>>,
+  rules: EnvironmentRules,
+  job: JobVariables,
+  delimiter = ":",
+): Record<string, string> {
+  const allowed = [...BASE_VARIABLES, ...rules.passthrough];
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(source)) {
+    if (value !== undefined && allowed.some((rule) => matchesRule(name, rule))) env[name] = value;
+  }
+  Object.assign(env, rules.fixed);
+  const inheritedPythonPath = env.PYTHONPATH;
+  return {
+    ...env,
+    TMPDIR: job.tmpDir,
+    PYTHONUNBUFFERED: "1",
+    PYTHONPATH: [...job.pythonPath, inheritedPythonPath].filter(Boolean).join(delimiter),
+    AUTOREDUCE_INSTRUMENT: job.instrument,
+    AUTOREDUCE_RUN_NUMBER: String(job.runNumber),
+    AUTOREDUCE_EXPERIMENT: job.experiment,
+    AUTOREDUCE_OUTPUT_DIR: job.outputDir,
+    AUTOREDUCE_JOB_ID: job.jobId,
+    AUTOREDUCE_VARS_JSON: job.varsJson,
+  };
+}
