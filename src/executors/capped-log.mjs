@@ -28,6 +28,8 @@ export class CappedLog {
     /** Next write offset within the ring, and how much of the ring holds data. */
     this.ringAt = 0;
     this.ringFill = 0;
+    /** Bytes cut, as written in the cut line; set by `close`. */
+    this.cut = null;
     /** Why writing stopped (`ENOSPC: no space left on device, write`), or null. */
     this.problem = null;
     /** Error code of `problem` (`ENOSPC`), or null. */
@@ -35,9 +37,9 @@ export class CappedLog {
     this.fd = openSync(path, FLAGS, 0o644);
   }
 
-  /** Bytes cut from the middle so far. */
+  /** Bytes cut from the middle: so far, or (once closed) as the cut line says. */
   get cutBytes() {
-    return Math.max(0, this.total - this.limitBytes);
+    return this.cut ?? Math.max(0, this.total - this.limitBytes);
   }
 
   /** @param {Buffer} chunk */
@@ -87,6 +89,7 @@ export class CappedLog {
     const newline = ordered.indexOf(10);
     const tail = newline >= 0 && newline < ordered.length - 1 ? ordered.subarray(newline + 1) : ordered;
     const cut = this.total - this.head - tail.length;
+    this.cut = cut;
     const endsLine = this.head === 0 || this.headByte(this.head - 1) === 10;
     const marker = Buffer.from(
       `${endsLine ? "" : "\n"}[autoreduce: ${cut} bytes cut here: the log is limited to ${this.limitBytes} bytes, head and tail kept]\n`,

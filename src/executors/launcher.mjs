@@ -116,7 +116,7 @@ function closeJob(id) {
     type: "closed",
     id,
     cuts: logs.map((log, i) => ({ stream: i === 0 ? "stdout" : "stderr", cutBytes: log.cutBytes })),
-    problem: failed ? `${failed.problem} (writing ${failed.path})` : null,
+    problem: failed ? `cannot write the job's log ${failed.path}: ${failed.problem}` : null,
     problemCode: failed?.problemCode ?? null,
   });
 }

@@ -1,5 +1,6 @@
 import { type ChildProcess, fork } from "node:child_process";
-import { appendFileSync } from "node:fs";
+import { appendFileSync, statfsSync } from "node:fs";
+import { dirname } from "node:path";
 import { packageFile } from "../package-files.ts";
 import type {
   ExecutionHandle,
@@ -301,7 +302,8 @@ class LocalJob implements ExecutionHandle {
       finishedAt: new Date(),
       usage: this.tree.usage(),
       logCuts: logs.cuts,
-      infrastructureProblem: logs.problem,
+      infrastructureProblem:
+        logs.problem ?? (exit.code !== 0 && !this.cancelReason ? noSpaceLeft(this.spec.stderrFile) : null),
     };
     this.state = "ended";
     this.settle?.resolve(this.result);
@@ -318,6 +320,21 @@ class LocalJob implements ExecutionHandle {
     this.state = "stopping";
     this.supervisor.signal(this.tree, "SIGTERM");
     this.killTimer = setTimeout(() => this.supervisor.signal(this.tree, "SIGKILL"), KILL_GRACE_MS);
+  }
+}
+
+/**
+ * A failed script whose log folder's filesystem is full most likely failed for that (its own
+ * error message may not even have reached the log): says so, or null when there is room.
+ */
+function noSpaceLeft(logFile: string): string | null {
+  try {
+    const fs = statfsSync(dirname(logFile));
+    return fs.bavail === 0 || fs.ffree === 0
+      ? `no space left on the filesystem of ${dirname(logFile)} (${fs.bavail === 0 ? "blocks" : "inodes"})`
+      : null;
+  } catch {
+    return null;
   }
 }
 

@@ -56,7 +56,8 @@ export class ProcessTree implements TreeRoot {
   private processes = 0;
   private scanMemoryBytes = 0;
   private scanProcesses = 0;
-  private outputSizes: number[];
+  /** Size and time of change of each output file at the last check. */
+  private outputMarks: string[];
   private lastOutputAt = this.startedAt;
   private breached = false;
 
@@ -69,7 +70,7 @@ export class ProcessTree implements TreeRoot {
       MIN_CHECK_INTERVAL_MS,
       options.limits?.checkIntervalMs ?? DEFAULT_CHECK_INTERVAL_MS,
     );
-    this.outputSizes = options.outputFiles.map(() => 0);
+    this.outputMarks = options.outputFiles.map(() => "");
     const startTime = processStartTime(pid);
     if (startTime !== null) this.known.set(pid, { startTime, cpuTicks: 0, seenInScan: 0 });
   }
@@ -159,9 +160,11 @@ export class ProcessTree implements TreeRoot {
 
   private noteOutput(now: number): void {
     this.options.outputFiles.forEach((file, i) => {
-      const size = statSync(file, { throwIfNoEntry: false })?.size ?? 0;
-      if (size === this.outputSizes[i]) return;
-      this.outputSizes[i] = size;
+      // Size and time of change together: a log at its limit keeps its size while its tail turns over.
+      const stat = statSync(file, { throwIfNoEntry: false });
+      const mark = stat ? `${stat.size}@${stat.mtimeMs}` : "";
+      if (mark === this.outputMarks[i]) return;
+      this.outputMarks[i] = mark;
       this.lastOutputAt = now;
     });
   }

@@ -29,6 +29,21 @@ export interface JobWorkspace {
  */
 export function prepareWorkspace(job: ReductionJob, fallbackScript: string): JobWorkspace {
   const dir = mkdtempSync(join(tmpdir(), "autoreduce-job-"));
+  const remove = () => rmSync(dir, { recursive: true, force: true });
+  try {
+    return fillWorkspace(job, fallbackScript, dir, remove);
+  } catch (e) {
+    remove(); // a full disk must not leave half a workspace behind
+    throw e;
+  }
+}
+
+function fillWorkspace(
+  job: ReductionJob,
+  fallbackScript: string,
+  dir: string,
+  remove: () => void,
+): JobWorkspace {
   const varsDir = join(dir, "vars");
   mkdirSync(varsDir);
   const vars = (job.variables ?? { standard_vars: {}, advanced_vars: {} }) as unknown as ReduceVarsModule;
@@ -45,7 +60,7 @@ export function prepareWorkspace(job: ReductionJob, fallbackScript: string): Job
     varsDir,
     resultFile: join(dir, "result.json"),
     env: { PYTHONPATH: pythonPath, AUTOREDUCE_VARS_JSON: join(varsDir, "reduce_vars.json") },
-    remove: () => rmSync(dir, { recursive: true, force: true }),
+    remove,
   };
 }
 
