@@ -133,29 +133,33 @@ describe("local executor: nothing of a job outlives it", () => {
     }
   });
 
-  test("the orphan sweep (run at an executor's first job) kills only jobs whose worker is gone", TIMEOUT, async () => {
-    const scratch = tempDir("autoreduce-contain-");
-    const marker = newMarker();
-    try {
-      // An orphan as a worker killed together with its launcher leaves it: its token names an
-      // owner that is not alive. Both `sleep`s run detached.
-      const deadOwner = newJobToken().replace(/^\d+\.\d+\./, "999999999.1.");
-      const live = newJobToken();
-      const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", TEST_MARKER: marker };
-      for (const token of [deadOwner, live]) {
-        spawn("sleep", ["300"], {
-          env: { ...env, [JOB_TOKEN_VARIABLE]: token },
-          detached: true,
-          stdio: "ignore",
-        }).unref();
+  test(
+    "the orphan sweep (run at an executor's first job) kills only jobs whose worker is gone",
+    TIMEOUT,
+    async () => {
+      const scratch = tempDir("autoreduce-contain-");
+      const marker = newMarker();
+      try {
+        // An orphan as a worker killed together with its launcher leaves it: its token names an
+        // owner that is not alive. Both `sleep`s run detached.
+        const deadOwner = newJobToken().replace(/^\d+\.\d+\./, "999999999.1.");
+        const live = newJobToken();
+        const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", TEST_MARKER: marker };
+        for (const token of [deadOwner, live]) {
+          spawn("sleep", ["300"], {
+            env: { ...env, [JOB_TOKEN_VARIABLE]: token },
+            detached: true,
+            stdio: "ignore",
+          }).unref();
+        }
+        await waitFor(() => marked(marker).length === 2, "both processes to run");
+        assert.equal(await sweepOrphans(), 1);
+        // The process whose owner (this test) lives is left alone.
+        assert.equal(marked(marker).length, 1);
+      } finally {
+        cleanUp(marker);
+        scratch.cleanup();
       }
-      await waitFor(() => marked(marker).length === 2, "both processes to run");
-      assert.equal(await sweepOrphans(), 1);
-      // The process whose owner (this test) lives is left alone.
-      assert.equal(marked(marker).length, 1);
-    } finally {
-      cleanUp(marker);
-      scratch.cleanup();
-    }
-  });
+    },
+  );
 });
