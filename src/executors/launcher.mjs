@@ -48,10 +48,10 @@ function start(message) {
       err = openSync(message.stderrFile, LOG_FLAGS);
       stdio = ["ignore", out, err];
     } else {
-      job.logs = [
-        new CappedLog(message.stdoutFile, message.logLimitBytes),
-        new CappedLog(message.stderrFile, message.logLimitBytes),
-      ];
+      // One at a time, so that a failure to open the second still closes the first.
+      job.logs = [];
+      job.logs.push(new CappedLog(message.stdoutFile, message.logLimitBytes));
+      job.logs.push(new CappedLog(message.stderrFile, message.logLimitBytes));
       stdio = ["ignore", "pipe", "pipe"];
     }
     const child = spawn(message.command, message.args, { cwd: message.cwd, env, detached: true, stdio });

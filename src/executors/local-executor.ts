@@ -55,8 +55,8 @@ interface Pending {
  * process (`launcher.mjs`): cheap to fork from, and it kills every running job if this process
  * dies. Every process of a job carries the job's token in its environment (`job-token.ts`), so
  * that nothing of a job outlives it, however it detached: when a job ends, its group, the
- * processes seen in its tree and every holder of its token are killed; the first `start` of an
- * executor also kills the leftovers of jobs whose worker died with its launcher. One supervisor
+ * processes seen in its tree and every holder of its token are killed; a new executor (a worker
+ * starting) kills the leftovers of jobs whose worker died with its launcher. One supervisor
  * watches all running jobs through `/proc`: it measures their trees and enforces their limits.
  * The launcher writes the logs, within `logLimitBytes`; tails are read at the end.
  */
@@ -67,10 +67,10 @@ export class LocalExecutor implements Executor {
   private readonly jobs = new Set<LocalJob>();
   private readonly supervisor = new ProcessSupervisor();
   private nextId = 1;
-  private swept: Promise<unknown> | null = null;
+  /** The sweep of orphans left by dead workers, begun when the executor is made (a worker starts). */
+  private readonly swept: Promise<unknown> = sweepOrphans().catch(() => 0);
 
   async start(spec: ExecutionSpec): Promise<ExecutionHandle> {
-    this.swept ??= sweepOrphans().catch(() => 0);
     await this.swept;
     const launcher = this.ensureLauncher();
     const id = this.nextId++;

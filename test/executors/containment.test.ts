@@ -36,6 +36,16 @@ function marked(marker: string): number[] {
 /** Shell: wait until the detached daemon has written its pid (it has left the session by then). */
 const UNTIL_DAEMON = "until [ -s daemon ]; do sleep 0.01; done";
 
+/** State letter of a live process, or null if it is gone or a zombie. */
+function liveStat(pid: number): string | null {
+  try {
+    const state = /^\S+ \(.*\) (\S) /s.exec(readFileSync(`/proc/${pid}/stat`, "utf8"))?.[1] ?? null;
+    return state === "Z" || state === "X" ? null : state;
+  } catch {
+    return null;
+  }
+}
+
 const newMarker = () => randomBytes(8).toString("hex");
 
 /** Kills what a failed test left behind, so that it does not outlive the test run. */
@@ -134,7 +144,7 @@ describe("local executor: nothing of a job outlives it", () => {
   });
 
   test(
-    "the orphan sweep (run at an executor's first job) kills only jobs whose worker is gone",
+    "the orphan sweep (run when an executor is made) kills only jobs whose worker is gone",
     TIMEOUT,
     async () => {
       const scratch = tempDir("autoreduce-contain-");
@@ -145,17 +155,23 @@ describe("local executor: nothing of a job outlives it", () => {
         const deadOwner = newJobToken().replace(/^\d+\.\d+\./, "999999999.1.");
         const live = newJobToken();
         const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", TEST_MARKER: marker };
-        for (const token of [deadOwner, live]) {
-          spawn("sleep", ["300"], {
-            env: { ...env, [JOB_TOKEN_VARIABLE]: token },
-            detached: true,
-            stdio: "ignore",
-          }).unref();
-        }
-        await waitFor(() => marked(marker).length === 2, "both processes to run");
-        assert.equal(await sweepOrphans(), 1);
-        // The process whose owner (this test) lives is left alone.
-        assert.equal(marked(marker).length, 1);
+        const [orphan = 0, kept = 0] = [deadOwner, live].map(
+          (token) =>
+            spawn("sleep", ["300"], {
+              env: { ...env, [JOB_TOKEN_VARIABLE]: token },
+              detached: true,
+              stdio: "ignore",
+            }).pid ?? 0,
+        );
+        // Both have exec'd (their environment holds the mark) — or, for the orphan, another
+        // executor's sweep (a test running alongside) has killed it already.
+        await waitFor(() => {
+          const now = marked(marker);
+          return now.includes(kept) && (now.includes(orphan) || liveStat(orphan) === null);
+        }, "both processes to run");
+        await sweepOrphans();
+        assert.equal(liveStat(orphan), null, "the orphan is gone");
+        assert.deepEqual(marked(marker), [kept], "the process whose owner lives is left alone");
       } finally {
         cleanUp(marker);
         scratch.cleanup();
