@@ -249,6 +249,7 @@ class LocalJob implements ExecutionHandle {
     });
     this.tree = supervisor.watch(pid, {
       limits: spec.limits ?? null,
+      token,
       outputFiles: [spec.stdoutFile, spec.stderrFile],
       onBreach: (reason) => this.onBreach(reason),
     });

@@ -7,6 +7,7 @@
 import { statSync } from "node:fs";
 import { setTimeout as delay } from "node:timers/promises";
 import type { ExecutionLimits, ResourceUsage } from "./executor.ts";
+import { processToken } from "./job-token.ts";
 import { formatBytes } from "./memory-size.ts";
 import {
   assignTrees,
@@ -29,6 +30,8 @@ const END_POLL_MS = 10;
 export interface TreeOptions {
   /** Limits to enforce; null to only measure. */
   limits: ExecutionLimits | null;
+  /** The job's token (`job-token.ts`): processes that carry it are measured with the tree. */
+  token?: string | null;
   /** Files whose growth counts as output, for the stall limit. */
   outputFiles: readonly string[];
   /** Called at most once, at the first check that finds a limit exceeded, e.g. `memory 1.2 GiB > limit 1.0 GiB`. */
@@ -47,6 +50,7 @@ interface Member {
 /** One job's process tree as the supervisor sees it: its members, usage and limit checks. */
 export class ProcessTree implements TreeRoot {
   readonly known = new Map<number, Member>();
+  readonly token: string | null;
   readonly checkIntervalMs: number;
   private readonly startedAt = performance.now();
   private exitedCpuTicks = 0;
@@ -71,6 +75,7 @@ export class ProcessTree implements TreeRoot {
       options.limits?.checkIntervalMs ?? DEFAULT_CHECK_INTERVAL_MS,
     );
     this.outputMarks = options.outputFiles.map(() => "");
+    this.token = options.token ?? null;
     const startTime = processStartTime(pid);
     if (startTime !== null) this.known.set(pid, { startTime, cpuTicks: 0, seenInScan: 0 });
   }
@@ -175,7 +180,7 @@ export class ProcessTree implements TreeRoot {
  * them; no timer while nothing is watched, and the timer never keeps the process alive.
  */
 export class ProcessSupervisor {
-  private readonly table = new ProcessTable();
+  private readonly table = new ProcessTable(undefined, processToken);
   private readonly trees = new Set<ProcessTree>();
   private scanNumber = 0;
   private timer: NodeJS.Timeout | null = null;

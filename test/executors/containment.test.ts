@@ -179,3 +179,41 @@ describe("local executor: nothing of a job outlives it", () => {
     },
   );
 });
+
+describe("local executor: processes that detached are measured with their job", () => {
+  test(
+    "memory of a process that left the tree at once counts toward the job's memory limit",
+    TIMEOUT,
+    async () => {
+      const scratch = tempDir("autoreduce-contain-");
+      const marker = newMarker();
+      const executor = new LocalExecutor();
+      try {
+        // The daemon detaches (double fork + setsid) before it allocates 200 MB; the root stays small.
+        const daemon = `import time; x = bytearray(200 * 1024 * 1024); open("big", "w").close(); time.sleep(300)`;
+        const handle = await executor.start({
+          command: "bash",
+          args: ["-c", `(setsid python3 -c '${daemon}' > /dev/null 2>&1 &); sleep 300`],
+          cwd: scratch.path,
+          env: { PATH: process.env.PATH ?? "/usr/bin:/bin", TEST_MARKER: marker },
+          stdoutFile: join(scratch.path, "out"),
+          stderrFile: join(scratch.path, "err"),
+          tailLines: 5,
+          limits: {
+            memoryBytes: 100 * 1024 * 1024,
+            wallSeconds: 60,
+            stallSeconds: null,
+            checkIntervalMs: 100,
+          },
+        });
+        const result = await handle.wait();
+        assert.match(result.killReason ?? "", /^memory /);
+        assert.deepEqual(marked(marker), []);
+      } finally {
+        await executor.close();
+        cleanUp(marker);
+        scratch.cleanup();
+      }
+    },
+  );
+});
