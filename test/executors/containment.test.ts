@@ -201,7 +201,7 @@ describe("local executor: processes that detached are measured with their job", 
           tailLines: 5,
           limits: {
             memoryBytes: 100 * 1024 * 1024,
-            wallSeconds: 60,
+            wallSeconds: 20,
             stallSeconds: null,
             checkIntervalMs: 100,
           },
