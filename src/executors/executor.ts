@@ -41,6 +41,7 @@ export interface ExecutionSpec {
   command: string;
   args: string[];
   cwd: string;
+  /** The script's whole environment; the local executor adds `AUTOREDUCE_JOB_TOKEN` (`job-token.ts`). */
   env: Record<string, string>;
   /** Files that receive the script's stdout and stderr (truncated at start). */
   stdoutFile: string;

@@ -304,7 +304,10 @@ class LocalJob implements ExecutionHandle {
       usage: this.tree.usage(),
       logCuts: logs.cuts,
       infrastructureProblem:
-        logs.problem ?? (exit.code !== 0 && !this.cancelReason ? noSpaceLeft(this.spec.stderrFile) : null),
+        logs.problem ??
+        (exit.code !== 0 && !this.cancelReason && !this.killReason
+          ? noSpaceLeft(this.spec.stderrFile)
+          : null),
     };
     this.state = "ended";
     this.settle?.resolve(this.result);
