@@ -131,8 +131,12 @@ export async function runJob(
       { ...result, stderr, stdoutTail: result.stdoutTail },
       deps.settings.rules(job.instrument).policy,
     );
-    const fault = infrastructureFault(result.infrastructureProblem, outcome.ok ? null : stderr);
-    if (fault && !result.cancelReason) return { kind: "not_started", problem: fault, report: reportBase };
+    // A person's cancel and a limit are verdicts of their own, whatever the script said.
+    const judged = result.cancelReason !== null || result.killReason !== null;
+    const fault = judged
+      ? null
+      : infrastructureFault(result.infrastructureProblem, outcome.ok ? null : stderr);
+    if (fault) return { kind: "not_started", problem: fault, report: reportBase };
     await reportResult(deps, job, where, workspace, reportBase, result, outcome);
     reported = true;
     return { kind: "reported" };
