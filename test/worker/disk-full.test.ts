@@ -90,16 +90,16 @@ describe("worker: a full disk is an infrastructure fault, retried", () => {
     const retrying = await waitFor(() => bodies(q.reduction_retrying)[0], "a RETRYING report", 30_000);
     assert.match(retrying.error, /no space left|disk is full/i);
     assert.deepEqual(bodies(q.reduction_error), [], "not reported as the script's error");
+    // Nothing half-written is left behind by the failed attempt (a ledger or workspace file).
+    const files = readdirSync(outputDir, { recursive: true }).map(String);
+    assert.deepEqual(
+      files.filter((f) => f.endsWith(".tmp")),
+      [],
+    );
     rmSync(filler);
     const done = await waitFor(() => bodies(q.reduction_complete)[0], "the retry to complete", 30_000);
     assert.equal(done.job_id, "full-1");
     assert.deepEqual(bodies(q.reduction_error), []);
-    // Nothing half-written is left behind by the failed attempt.
-    const leftovers = readdirSync(outputDir, { recursive: true }).map(String);
-    assert.deepEqual(
-      leftovers.filter((f) => f.endsWith(".tmp")),
-      [],
-    );
     assert.ok(existsSync(join(outputDir, "big.dat")));
   });
 });
