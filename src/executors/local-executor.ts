@@ -237,7 +237,7 @@ class LocalJob implements ExecutionHandle {
   constructor(
     pid: number,
     /** The job's token, in the environment of each of its processes. */
-    private readonly token: string,
+    token: string,
     private readonly spec: ExecutionSpec,
     private readonly supervisor: ProcessSupervisor,
     private readonly closeLogs: () => Promise<LogsClosed>,
@@ -281,9 +281,9 @@ class LocalJob implements ExecutionHandle {
     this.state = "finishing";
     let logs: LogsClosed;
     try {
+      // Ends every process of the tree, token holders included: also those that left the group
+      // before any scan saw them (double fork + setsid).
       await this.supervisor.end(this.tree);
-      // Processes that left the group before any scan saw them (double fork + setsid).
-      await killByToken((t) => t === this.token);
       logs = await this.closeLogs();
     } catch (e) {
       this.settle?.reject(e);

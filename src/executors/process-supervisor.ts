@@ -201,8 +201,9 @@ export class ProcessSupervisor {
   }
 
   /**
-   * Ends a tree whose root has exited: kills (SIGKILL) what is left of it — group members and
-   * known members that escaped the group — until none is alive, then stops watching it.
+   * Ends a tree whose root has exited: kills (SIGKILL) what is left of it — group members,
+   * known members that escaped the group, holders of its token — until none is alive, then
+   * stops watching it.
    */
   async end(tree: ProcessTree): Promise<void> {
     this.trees.delete(tree);
