@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { parseMemoryLimit } from "../executors/memory-size.ts";
+import { executorKinds } from "../executors/executor-registry.ts";
+import { parseByteSize, parseMemoryLimit } from "../executors/memory-size.ts";
 import { DEFAULT_DESTINATIONS } from "../messages/destinations.ts";
 
 /**
@@ -19,6 +20,19 @@ const MemoryLimit = z.string().refine(
     }
   },
   { error: (issue) => `not a memory limit: ${String(issue.input)} (use "70%", "11GiB" or "512MB")` },
+);
+
+/** A size: `"64MiB"`, `"512 kB"`, `"1048576"` (bytes). */
+const ByteSize = z.string().refine(
+  (text) => {
+    try {
+      parseByteSize(text);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { error: (issue) => `not a size: ${String(issue.input)} (use "64MiB" or "512kB")` },
 );
 
 /** A regular expression (JavaScript syntax), checked to compile when the config is read. */
@@ -74,6 +88,8 @@ const InstrumentSchema = z.strictObject({
   memory_limit: MemoryLimit.optional(),
   /** Wall-time limit in minutes (null: none). Default: `worker.time_limit_minutes`. */
   time_limit_minutes: z.number().positive().nullable().optional(),
+  /** Log size kept per stream of this instrument's reductions (null: no limit). Default: `worker.log_limit`. */
+  log_limit: ByteSize.nullable().optional(),
   /** Kill a reduction that writes nothing for this many minutes (null: never). Default: `worker.stall_minutes`. */
   stall_minutes: z.number().positive().nullable().optional(),
   /** Run one reduction at a time per experiment. Default: `worker.one_per_experiment` (true for `isis`). */
@@ -274,6 +290,22 @@ const WorkerSchema = z
     exceptions: z.array(Pattern).default([]),
     /** Retries of jobs that could not start for infrastructure reasons. */
     retry: RetrySchema,
+    /**
+     * Where reductions run: an executor's name from `src/executors/executor-registry.ts`. Only
+     * `local` (a process tree on this machine) exists now. Default `local`.
+     */
+    executor: z
+      .string()
+      .default("local")
+      .refine((name) => executorKinds().includes(name), {
+        error: (issue) => `unknown executor: ${String(issue.input)} (known: ${executorKinds().join(", ")})`,
+      }),
+    /**
+     * Bytes kept of each log stream (stdout → `.log`, stderr → `.err`) of a reduction: its first
+     * and last halves, with a line between them saying how many bytes were cut; null for no
+     * limit. Per instrument: `instruments.<I>.log_limit`. Default `"64MiB"`.
+     */
+    log_limit: ByteSize.nullable().default("64MiB"),
     /** Lines of stderr/stdout kept in status messages. Default 20. */
     log_tail_lines: z.number().int().positive().default(20),
     /** Seconds a stopping worker waits for running reductions before handing them back. Default 30. */

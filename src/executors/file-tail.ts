@@ -22,3 +22,20 @@ export function fileTail(path: string, lines: number, maxBytes = 64 * 1024): str
     closeSync(fd);
   }
 }
+
+/** The last `maxBytes` bytes of a file as text ("" if it cannot be read). */
+export function fileEnd(path: string, maxBytes: number): string {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, "r");
+    const size = fstatSync(fd).size;
+    const length = Math.min(size, maxBytes);
+    const buffer = Buffer.alloc(length);
+    readSync(fd, buffer, 0, length, size - length);
+    return buffer.toString("utf8");
+  } catch {
+    return "";
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}

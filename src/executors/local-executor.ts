@@ -1,10 +1,21 @@
 import { type ChildProcess, fork } from "node:child_process";
-import { appendFileSync } from "node:fs";
+import { appendFileSync, statfsSync } from "node:fs";
+import { dirname } from "node:path";
 import { packageFile } from "../package-files.ts";
-import type { ExecutionHandle, ExecutionResult, ExecutionSpec, Executor, ResourceUsage } from "./executor.ts";
+import type {
+  ExecutionHandle,
+  ExecutionResult,
+  ExecutionSpec,
+  Executor,
+  LogCut,
+  ResourceUsage,
+} from "./executor.ts";
 import { ExecutionStartError } from "./executor.ts";
-import { fileTail } from "./file-tail.ts";
+import { fileEnd, fileTail } from "./file-tail.ts";
+import { killByToken, newJobToken, processToken, sweepOrphans } from "./job-token.ts";
+import { outputFilesSince } from "./output-listing.ts";
 import { ProcessSupervisor, type ProcessTree } from "./process-supervisor.ts";
+import { processStartTime } from "./process-table.ts";
 
 /** Time between SIGTERM and SIGKILL when a tree is cancelled or exceeds a limit. */
 const KILL_GRACE_MS = 3000;
@@ -13,8 +24,16 @@ const LAUNCHER = packageFile("src", "executors", "launcher.mjs");
 
 type LauncherMessage =
   | { type: "started"; id: number; pid: number }
-  | { type: "failed"; id: number; error: string }
-  | { type: "exit"; id: number; code: number | null; signal: string | null };
+  | { type: "failed"; id: number; error: string; code: string | null }
+  | { type: "exit"; id: number; code: number | null; signal: string | null }
+  | { type: "closed"; id: number; cuts: LogCut[]; problem: string | null; problemCode: string | null };
+
+/** What the launcher says of a job's logs once it has closed them. */
+export interface LogsClosed {
+  cuts: LogCut[];
+  /** A failed log write (disk full), or null. */
+  problem: string | null;
+}
 
 interface RootExit {
   code: number | null;
@@ -23,17 +42,23 @@ interface RootExit {
 
 interface Pending {
   started: (pid: number) => void;
-  failed: (e: Error) => void;
+  failed: (e: ExecutionStartError) => void;
   exited: (exit: RootExit) => void;
+  /** Set once the root exited: resolves when the launcher has closed the job's logs. */
+  closed: ((logs: LogsClosed) => void) | null;
   pid: number | null;
+  hasExited: boolean;
 }
 
 /**
  * Runs scripts on this machine, each in its own process group, started by a small launcher
- * process (`launcher.mjs`): cheap to fork from, and it kills every running script if this
- * process dies. One supervisor watches all running jobs through `/proc`: it measures their trees,
- * enforces their limits and makes sure no process of a tree outlives its job. The script writes
- * straight into its log files; tails are read at the end.
+ * process (`launcher.mjs`): cheap to fork from, and it kills every running job if this process
+ * dies. Every process of a job carries the job's token in its environment (`job-token.ts`), so
+ * that nothing of a job outlives it, however it detached: when a job ends, its group, the
+ * processes seen in its tree and every holder of its token are killed; a new executor (a worker
+ * starting) kills the leftovers of jobs whose worker died with its launcher. One supervisor
+ * watches all running jobs through `/proc`: it measures their trees and enforces their limits.
+ * The launcher writes the logs, within `logLimitBytes`; tails are read at the end.
  */
 export class LocalExecutor implements Executor {
   readonly kind = "local";
@@ -42,10 +67,14 @@ export class LocalExecutor implements Executor {
   private readonly jobs = new Set<LocalJob>();
   private readonly supervisor = new ProcessSupervisor();
   private nextId = 1;
+  /** The sweep of orphans left by dead workers, begun when the executor is made (a worker starts). */
+  private readonly swept: Promise<unknown> = sweepOrphans().catch(() => 0);
 
   async start(spec: ExecutionSpec): Promise<ExecutionHandle> {
+    await this.swept;
     const launcher = this.ensureLauncher();
     const id = this.nextId++;
+    const token = newJobToken();
     let exitedResolve: Pending["exited"] = () => {};
     const exited = new Promise<RootExit>((resolve) => {
       exitedResolve = resolve;
@@ -56,18 +85,71 @@ export class LocalExecutor implements Executor {
           entry.pid = p;
           resolve(p);
         },
-        failed: (e) => reject(new ExecutionStartError(spec.command, e.message)),
+        failed: (e) => reject(new ExecutionStartError(spec.command, e.reason, e.code)),
         exited: exitedResolve,
+        closed: null,
         pid: null,
+        hasExited: false,
       };
       this.pending.set(id, entry);
       const { command, args, cwd, env, stdoutFile, stderrFile } = spec;
-      launcher.send({ type: "start", id, command, args, cwd, env, stdoutFile, stderrFile });
+      const logLimitBytes = spec.logLimitBytes ?? null;
+      launcher.send({
+        type: "start",
+        id,
+        command,
+        args,
+        cwd,
+        env,
+        token,
+        stdoutFile,
+        stderrFile,
+        logLimitBytes,
+      });
     });
-    const job = new LocalJob(pid, spec, this.supervisor);
+    const job = new LocalJob(pid, token, spec, this.supervisor, () => this.closeLogs(id));
     this.jobs.add(job);
     void exited.then((exit) => job.rootExited(exit)).finally(() => this.jobs.delete(job));
     return job;
+  }
+
+  /**
+   * Local jobs never outlive their worker, so there is nothing to pick up: if the process named
+   * by `externalId` (`<pid>@<start time>`) still runs, it is a leftover and is killed with every
+   * holder of its token. Always null.
+   */
+  async attach(externalId: string, _spec: ExecutionSpec): Promise<ExecutionHandle | null> {
+    const match = /^(\d+)@(\d+)$/.exec(externalId);
+    if (!match) return null;
+    const pid = Number(match[1]);
+    if (processStartTime(pid) !== Number(match[2])) return null;
+    const token = processToken(pid);
+    try {
+      process.kill(-pid, "SIGKILL");
+    } catch {
+      // not a group leader any more, or gone
+    }
+    if (token !== null) await killByToken((t) => t === token);
+    return null;
+  }
+
+  async readLogEnd(file: string, maxBytes: number): Promise<string> {
+    return fileEnd(file, maxBytes);
+  }
+
+  async listOutput(dir: string, since: Date): Promise<string[]> {
+    return outputFilesSince(dir, since);
+  }
+
+  /** Asks the launcher to close a job's logs (its tree is gone); resolves with what it says of them. */
+  private closeLogs(id: number): Promise<LogsClosed> {
+    const entry = this.pending.get(id);
+    const launcher = this.launcher;
+    if (!entry || !launcher?.connected) return Promise.resolve({ cuts: [], problem: null });
+    return new Promise((resolve) => {
+      entry.closed = resolve;
+      launcher.send({ type: "finish", id });
+    });
   }
 
   /** Stops the launcher; scripts still running are killed with it, and their trees are ended. */
@@ -99,10 +181,13 @@ export class LocalExecutor implements Executor {
     if (message.type === "started") entry.started(message.pid);
     else if (message.type === "failed") {
       this.pending.delete(message.id);
-      entry.failed(new Error(message.error));
+      entry.failed(new ExecutionStartError("", message.error, message.code));
+    } else if (message.type === "exit") {
+      entry.hasExited = true;
+      entry.exited({ code: message.code, signal: message.signal });
     } else {
       this.pending.delete(message.id);
-      entry.exited({ code: message.code, signal: message.signal });
+      entry.closed?.({ cuts: message.cuts.filter((c) => c.cutBytes > 0), problem: message.problem });
     }
   }
 
@@ -113,8 +198,9 @@ export class LocalExecutor implements Executor {
   private onLauncherExit(launcher: ChildProcess): void {
     if (this.launcher === launcher) this.launcher = null;
     for (const [id, entry] of this.pending) {
-      if (entry.pid === null) entry.failed(new Error("the launcher process exited"));
-      entry.exited({ code: null, signal: "SIGKILL" });
+      if (entry.pid === null) entry.failed(new ExecutionStartError("", "the launcher process exited"));
+      if (!entry.hasExited) entry.exited({ code: null, signal: "SIGKILL" });
+      entry.closed?.({ cuts: [], problem: null });
       this.pending.delete(id);
     }
   }
@@ -137,6 +223,7 @@ type JobState =
 /** One script run by a LocalExecutor: the handle the worker holds. */
 class LocalJob implements ExecutionHandle {
   readonly id: string;
+  readonly externalId: string;
   private state: JobState = "running";
   private cancelReason: string | null = null;
   private killReason: string | null = null;
@@ -149,15 +236,20 @@ class LocalJob implements ExecutionHandle {
 
   constructor(
     pid: number,
+    /** The job's token, in the environment of each of its processes. */
+    token: string,
     private readonly spec: ExecutionSpec,
     private readonly supervisor: ProcessSupervisor,
+    private readonly closeLogs: () => Promise<LogsClosed>,
   ) {
     this.id = String(pid);
+    this.externalId = `${pid}@${processStartTime(pid) ?? 0}`;
     this.ended = new Promise((resolve, reject) => {
       this.settle = { resolve, reject };
     });
     this.tree = supervisor.watch(pid, {
       limits: spec.limits ?? null,
+      token,
       outputFiles: [spec.stdoutFile, spec.stderrFile],
       onBreach: (reason) => this.onBreach(reason),
     });
@@ -187,8 +279,12 @@ class LocalJob implements ExecutionHandle {
   async rootExited(exit: RootExit): Promise<void> {
     if (this.killTimer) clearTimeout(this.killTimer);
     this.state = "finishing";
+    let logs: LogsClosed;
     try {
+      // Ends every process of the tree, token holders included: also those that left the group
+      // before any scan saw them (double fork + setsid).
       await this.supervisor.end(this.tree);
+      logs = await this.closeLogs();
     } catch (e) {
       this.settle?.reject(e);
       return;
@@ -206,6 +302,12 @@ class LocalJob implements ExecutionHandle {
       startedAt: this.startedAt,
       finishedAt: new Date(),
       usage: this.tree.usage(),
+      logCuts: logs.cuts,
+      infrastructureProblem:
+        logs.problem ??
+        (exit.code !== 0 && !this.cancelReason && !this.killReason
+          ? noSpaceLeft(this.spec.stderrFile)
+          : null),
     };
     this.state = "ended";
     this.settle?.resolve(this.result);
@@ -222,6 +324,21 @@ class LocalJob implements ExecutionHandle {
     this.state = "stopping";
     this.supervisor.signal(this.tree, "SIGTERM");
     this.killTimer = setTimeout(() => this.supervisor.signal(this.tree, "SIGKILL"), KILL_GRACE_MS);
+  }
+}
+
+/**
+ * A failed script whose log folder's filesystem is full most likely failed for that (its own
+ * error message may not even have reached the log): says so, or null when there is room.
+ */
+function noSpaceLeft(logFile: string): string | null {
+  try {
+    const fs = statfsSync(dirname(logFile));
+    return fs.bavail === 0 || fs.ffree === 0
+      ? `no space left on the filesystem of ${dirname(logFile)} (${fs.bavail === 0 ? "blocks" : "inodes"})`
+      : null;
+  } catch {
+    return null;
   }
 }
 

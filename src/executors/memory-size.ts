@@ -63,6 +63,16 @@ export function parseMemoryLimit(text: string, totalMemoryBytes: number): number
 const BINARY_UNITS = ["KiB", "MiB", "GiB", "TiB", "PiB"];
 
 /**
+ * Bytes meant by a size written with an optional unit (`"64MiB"`, `"512 kB"`, `"1048576"`), as
+ * for a memory limit but without the share of the machine (`%` is refused: a log's size has
+ * nothing to do with the machine's memory). Throws `MemoryLimitError`.
+ */
+export function parseByteSize(text: string): number {
+  if (text.includes("%")) throw new MemoryLimitError(text, 'a size, not a percentage ("64MiB", "512 kB")');
+  return parseMemoryLimit(text, 0);
+}
+
+/**
  * A byte count for people: `512 B`, `1.5 KiB`, `12.3 GiB` (binary units, `digits` decimals), as
  * written in kill messages and usage reports.
  */

@@ -7,6 +7,7 @@
 import { statSync } from "node:fs";
 import { setTimeout as delay } from "node:timers/promises";
 import type { ExecutionLimits, ResourceUsage } from "./executor.ts";
+import { processToken } from "./job-token.ts";
 import { formatBytes } from "./memory-size.ts";
 import {
   assignTrees,
@@ -29,6 +30,8 @@ const END_POLL_MS = 10;
 export interface TreeOptions {
   /** Limits to enforce; null to only measure. */
   limits: ExecutionLimits | null;
+  /** The job's token (`job-token.ts`): processes that carry it are measured with the tree. */
+  token?: string | null;
   /** Files whose growth counts as output, for the stall limit. */
   outputFiles: readonly string[];
   /** Called at most once, at the first check that finds a limit exceeded, e.g. `memory 1.2 GiB > limit 1.0 GiB`. */
@@ -47,6 +50,7 @@ interface Member {
 /** One job's process tree as the supervisor sees it: its members, usage and limit checks. */
 export class ProcessTree implements TreeRoot {
   readonly known = new Map<number, Member>();
+  readonly token: string | null;
   readonly checkIntervalMs: number;
   private readonly startedAt = performance.now();
   private exitedCpuTicks = 0;
@@ -56,7 +60,8 @@ export class ProcessTree implements TreeRoot {
   private processes = 0;
   private scanMemoryBytes = 0;
   private scanProcesses = 0;
-  private outputSizes: number[];
+  /** Size and time of change of each output file at the last check. */
+  private outputMarks: string[];
   private lastOutputAt = this.startedAt;
   private breached = false;
 
@@ -69,7 +74,8 @@ export class ProcessTree implements TreeRoot {
       MIN_CHECK_INTERVAL_MS,
       options.limits?.checkIntervalMs ?? DEFAULT_CHECK_INTERVAL_MS,
     );
-    this.outputSizes = options.outputFiles.map(() => 0);
+    this.outputMarks = options.outputFiles.map(() => "");
+    this.token = options.token ?? null;
     const startTime = processStartTime(pid);
     if (startTime !== null) this.known.set(pid, { startTime, cpuTicks: 0, seenInScan: 0 });
   }
@@ -159,9 +165,11 @@ export class ProcessTree implements TreeRoot {
 
   private noteOutput(now: number): void {
     this.options.outputFiles.forEach((file, i) => {
-      const size = statSync(file, { throwIfNoEntry: false })?.size ?? 0;
-      if (size === this.outputSizes[i]) return;
-      this.outputSizes[i] = size;
+      // Size and time of change together: a log at its limit keeps its size while its tail turns over.
+      const stat = statSync(file, { throwIfNoEntry: false });
+      const mark = stat ? `${stat.size}@${stat.mtimeMs}` : "";
+      if (mark === this.outputMarks[i]) return;
+      this.outputMarks[i] = mark;
       this.lastOutputAt = now;
     });
   }
@@ -172,7 +180,7 @@ export class ProcessTree implements TreeRoot {
  * them; no timer while nothing is watched, and the timer never keeps the process alive.
  */
 export class ProcessSupervisor {
-  private readonly table = new ProcessTable();
+  private readonly table = new ProcessTable(undefined, processToken);
   private readonly trees = new Set<ProcessTree>();
   private scanNumber = 0;
   private timer: NodeJS.Timeout | null = null;
@@ -193,8 +201,9 @@ export class ProcessSupervisor {
   }
 
   /**
-   * Ends a tree whose root has exited: kills (SIGKILL) what is left of it — group members and
-   * known members that escaped the group — until none is alive, then stops watching it.
+   * Ends a tree whose root has exited: kills (SIGKILL) what is left of it — group members,
+   * known members that escaped the group, holders of its token — until none is alive, then
+   * stops watching it.
    */
   async end(tree: ProcessTree): Promise<void> {
     this.trees.delete(tree);

@@ -98,6 +98,8 @@ export class ProcessTable {
   rssBytes = new Float64Array(256);
   cpuTicks = new Float64Array(256);
   private readonly rowOf = new Map<number, number>();
+  /** Job tokens read so far, by pid (with the start time that names the process): read once per process. */
+  private readonly tokens = new Map<number, { startTime: number; token: string | null }>();
   private readonly buffer = Buffer.alloc(STAT_BUFFER_BYTES);
   private readonly stat: ProcStat = {
     pid: 0,
@@ -110,7 +112,22 @@ export class ProcessTable {
     reapedTicks: 0,
   };
 
-  constructor(private readonly pageSize = systemConstants().pageSize) {}
+  constructor(
+    private readonly pageSize = systemConstants().pageSize,
+    /** Reads a process's job token (`job-token.ts`); the default reads none. */
+    private readonly readToken: (pid: number) => string | null = () => null,
+  ) {}
+
+  /** The job token of row `row`'s process, read once per process and remembered. */
+  tokenAt(row: number): string | null {
+    const pid = this.pid[row] ?? 0;
+    const startTime = this.startTime[row] ?? 0;
+    const cached = this.tokens.get(pid);
+    if (cached?.startTime === startTime) return cached.token;
+    const token = this.readToken(pid);
+    this.tokens.set(pid, { startTime, token });
+    return token;
+  }
 
   /** Row of `pid`, if the process was there at the last scan. */
   rowOfPid(pid: number): number | undefined {
@@ -127,6 +144,10 @@ export class ProcessTable {
       const stat = this.readStat(name);
       if (!stat || stat.state === "Z" || stat.ppid === KTHREADD || stat.pid === KTHREADD) continue;
       this.add(stat);
+    }
+    for (const [pid, { startTime }] of this.tokens) {
+      const row = this.rowOf.get(pid);
+      if (row === undefined || this.startTime[row] !== startTime) this.tokens.delete(pid);
     }
   }
 
@@ -186,23 +207,34 @@ export interface TreeRoot {
    * the group (`setsid`) and lost its parent (re-parented to init) is still found through this.
    */
   known: ReadonlyMap<number, { readonly startTime: number }>;
+  /** The job's token (`job-token.ts`): a process that carries it is in the tree however it detached. */
+  token?: string | null;
 }
 
 /**
  * Which tree each process of the table belongs to: an index into `roots`, or -1. A process is in
- * a tree if it is a known member (same pid and start time), is in the root's process group, or
- * descends from a process that is in the tree. Pure; memoised so the cost is linear in the table.
+ * a tree if it is a known member (same pid and start time), is in the root's process group,
+ * carries the tree's token, or descends from a process that is in the tree. Pure but for the
+ * table's token cache; memoised so the cost is linear in the table.
  */
 export function assignTrees(table: ProcessTable, roots: readonly TreeRoot[]): Int32Array {
   const UNKNOWN = -2;
   const owner = new Int32Array(table.count).fill(UNKNOWN);
   const byGroup = new Map(roots.map((root, tree) => [root.pid, tree]));
+  const byToken = new Map<string, number>();
+  roots.forEach((root, tree) => {
+    if (root.token) byToken.set(root.token, tree);
+  });
   const directOwner = (row: number): number => {
     const pid = table.pid[row] ?? 0;
     for (let tree = 0; tree < roots.length; tree++) {
       if (roots[tree]?.known.get(pid)?.startTime === table.startTime[row]) return tree;
     }
-    return byGroup.get(table.pgid[row] ?? 0) ?? UNKNOWN;
+    const inGroup = byGroup.get(table.pgid[row] ?? 0);
+    if (inGroup !== undefined) return inGroup;
+    if (byToken.size === 0) return UNKNOWN;
+    const token = table.tokenAt(row);
+    return (token !== null ? byToken.get(token) : undefined) ?? UNKNOWN;
   };
   const path: number[] = [];
   for (let row = 0; row < table.count; row++) {

@@ -1,4 +1,4 @@
-import { readFileSync, renameSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 
 /**
@@ -88,8 +88,13 @@ export function readLedger(path: string): LedgerView {
 /** Writes a ledger entry whole (a reader never sees half of it). Throws on I/O errors. */
 export function writeLedger(path: string, entry: Omit<LedgerEntry, "at">): void {
   const partial = `${path}.${process.pid}.tmp`;
-  writeFileSync(partial, `${JSON.stringify({ ...entry, at: new Date().toISOString() })}\n`);
-  renameSync(partial, path);
+  try {
+    writeFileSync(partial, `${JSON.stringify({ ...entry, at: new Date().toISOString() })}\n`);
+    renameSync(partial, path);
+  } catch (e) {
+    rmSync(partial, { force: true }); // a full disk must not leave the partial file behind
+    throw e;
+  }
 }
 
 /** Marks a running entry as alive. Throws on I/O errors. */

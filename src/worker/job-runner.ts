@@ -1,17 +1,18 @@
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { basename, delimiter, join } from "node:path";
 import type { Config } from "../config/load-config.ts";
 import type { ExecutionHandle, ExecutionResult, Executor } from "../executors/executor.ts";
 import { ExecutionStartError } from "../executors/executor.ts";
+import { formatBytes } from "../executors/memory-size.ts";
 import type { Logger } from "../logging/logger.ts";
 import type { ReductionJob } from "../messages/reduction-job.ts";
 import { checkBeforeRun } from "./job-checks.ts";
 import { LedgerKeeper, ledgerPath } from "./job-ledger.ts";
 import { additionalOutputDirs, commandFor, prepareWorkspace } from "./job-workspace.ts";
-import { copyToAdditionalDirs, outputFilesSince } from "./output-files.ts";
+import { copyToAdditionalDirs } from "./output-files.ts";
+import { infrastructureFault, isDiskFullCode } from "./retry-plan.ts";
 import { scriptEnvironment } from "./script-environment.ts";
 import { locateScript, scriptPresent } from "./script-location.ts";
-import { judgeOutcome } from "./success-policy.ts";
+import { type JobOutcome, judgeOutcome } from "./success-policy.ts";
 import type { WorkerSettings } from "./worker-settings.ts";
 
 /** Bytes of stderr read to judge a script (the end of the file; SNS reads it all). */
@@ -31,15 +32,16 @@ export interface JobRunnerDeps {
 /**
  * How one job ended at this worker:
  * - `reported`: a final report (COMPLETE, ERROR, DISABLED) was sent;
- * - `not_started`: the job could not start for a reason that is not the script's fault;
+ * - `not_started`: the job could not start, or failed, for a reason that is not the script's
+ *   fault (a full disk included); it is retried;
  * - `interrupted`: the worker is stopping and ended the script; the job goes back to the queue;
  * - `refused`: a path lies outside this worker's roots (seen just before the start); never run.
  */
 export type JobEnd =
   | { kind: "reported" }
-  | { kind: "refused"; reason: string; report: Record<string, unknown> }
   | { kind: "not_started"; problem: string; report: Record<string, unknown> }
-  | { kind: "interrupted"; report: Record<string, unknown> };
+  | { kind: "interrupted"; report: Record<string, unknown> }
+  | { kind: "refused"; reason: string; report: Record<string, unknown> };
 
 /**
  * Runs one job whose slot has been granted: checks, STARTED, the script under limits, the verdict.
@@ -84,7 +86,14 @@ export async function runJob(
       "cannot write the job ledger; a re-delivered copy may run again",
     ),
   );
-  const workspace = prepareWorkspace({ ...job, convention: where.convention }, where.script);
+  let workspace: ReturnType<typeof prepareWorkspace>;
+  try {
+    workspace = prepareWorkspace({ ...job, convention: where.convention }, where.script);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (!isDiskFullCode(code)) throw e;
+    return { kind: "not_started", problem: `cannot prepare the job's workspace: ${String(e)}`, report: base };
+  }
   // Started only once nothing can throw before the `finally` that ends it: a ledger left
   // `running` (and touched) would hold every copy of the job back for good.
   ledger.start();
@@ -121,6 +130,7 @@ export async function runJob(
         stderrFile: logs.err_file,
         tailLines: config.worker.log_tail_lines,
         limits: deps.settings.rules(job.instrument).limits,
+        logLimitBytes: deps.settings.rules(job.instrument).logLimitBytes,
       });
     } catch (e) {
       if (!(e instanceof ExecutionStartError)) throw e;
@@ -137,7 +147,18 @@ export async function runJob(
     );
     const result = await handle.wait().finally(() => deps.running(null));
     if (isStopping() && result.cancelReason) return { kind: "interrupted", report: reportBase };
-    await reportResult(deps, job, where, workspace, reportBase, result, logs.err_file);
+    const stderr = await deps.executor.readLogEnd(logs.err_file, STDERR_READ_LIMIT);
+    const outcome = judgeOutcome(
+      { ...result, stderr, stdoutTail: result.stdoutTail },
+      deps.settings.rules(job.instrument).policy,
+    );
+    // A person's cancel and a limit are verdicts of their own, whatever the script said.
+    const judged = result.cancelReason !== null || result.killReason !== null;
+    const fault = judged
+      ? null
+      : infrastructureFault(result.infrastructureProblem, outcome.ok ? null : stderr);
+    if (fault) return { kind: "not_started", problem: fault, report: reportBase };
+    await reportResult(deps, job, where, workspace, reportBase, result, outcome);
     reported = true;
     return { kind: "reported" };
   } finally {
@@ -153,13 +174,9 @@ async function reportResult(
   workspace: ReturnType<typeof prepareWorkspace>,
   reportBase: Record<string, unknown>,
   result: ExecutionResult,
-  errFile: string,
+  outcome: JobOutcome,
 ): Promise<void> {
   const { config } = deps;
-  const outcome = judgeOutcome(
-    { ...result, stderr: readEnd(errFile, STDERR_READ_LIMIT), stdoutTail: result.stdoutTail },
-    deps.settings.rules(job.instrument).policy,
-  );
   const done = {
     ...reportBase,
     started_at: result.startedAt.toISOString(),
@@ -168,14 +185,15 @@ async function reportResult(
     peak_memory_bytes: result.usage.peakMemoryBytes,
   };
   if (outcome.ok) {
-    const output_files = outputFilesSince(where.outputDir, result.startedAt);
+    const output_files = await deps.executor.listOutput(where.outputDir, result.startedAt);
+    const information = [outcome.information, logCutNote(result)].filter(Boolean).join("; ");
     const extra =
       where.convention === "isis"
         ? copyToAdditionalDirs(output_files, where.outputDir, additionalOutputDirs(workspace))
         : [];
     await deps.report(config.queues.reduction_complete, {
       ...done,
-      ...(outcome.information ? { information: outcome.information } : {}),
+      ...(information ? { information } : {}),
       output_files,
       ...(extra.length ? { additional_output_dirs: extra } : {}),
       log_tail: result.stdoutTail.join("\n"),
@@ -190,19 +208,9 @@ async function reportResult(
   deps.log.info({ job_id: job.job_id, ok: outcome.ok, exit_code: result.exitCode }, "reduction finished");
 }
 
-/** The last `limit` bytes of a file as text ("" if it cannot be read). */
-function readEnd(path: string, limit: number): string {
-  let fd: number | undefined;
-  try {
-    fd = openSync(path, "r");
-    const size = fstatSync(fd).size;
-    const length = Math.min(size, limit);
-    const buffer = Buffer.alloc(length);
-    readSync(fd, buffer, 0, length, size - length);
-    return buffer.toString("utf8");
-  } catch {
-    return "";
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
+/** Says which logs were cut to `log_limit` and by how much; null when none was. */
+function logCutNote(result: ExecutionResult): string | null {
+  if (result.logCuts.length === 0) return null;
+  const cuts = result.logCuts.map((c) => `${formatBytes(c.cutBytes)} of ${c.stream}`).join(" and ");
+  return `log truncated to worker.log_limit: ${cuts} cut from the middle`;
 }

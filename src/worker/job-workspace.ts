@@ -34,6 +34,21 @@ export interface JobWorkspace {
  */
 export function prepareWorkspace(job: ReductionJob, fallbackScript: string): JobWorkspace {
   const dir = mkdtempSync(join(tmpdir(), "autoreduce-job-"));
+  const remove = () => rmSync(dir, { recursive: true, force: true });
+  try {
+    return fillWorkspace(job, fallbackScript, dir, remove);
+  } catch (e) {
+    remove(); // a full disk must not leave half a workspace behind
+    throw e;
+  }
+}
+
+function fillWorkspace(
+  job: ReductionJob,
+  fallbackScript: string,
+  dir: string,
+  remove: () => void,
+): JobWorkspace {
   const varsDir = join(dir, "vars");
   mkdirSync(varsDir);
   const vars = (job.variables ?? { standard_vars: {}, advanced_vars: {} }) as unknown as ReduceVarsModule;
@@ -53,7 +68,7 @@ export function prepareWorkspace(job: ReductionJob, fallbackScript: string): Job
     pythonPath: [varsDir, dirname(original)],
     varsJson: join(varsDir, "reduce_vars.json"),
     tmpDir,
-    remove: () => rmSync(dir, { recursive: true, force: true }),
+    remove,
   };
 }
 

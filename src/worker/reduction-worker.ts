@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { readJobKey } from "../config/job-key.ts";
 import type { Config } from "../config/load-config.ts";
 import type { ExecutionHandle, Executor } from "../executors/executor.ts";
-import { LocalExecutor } from "../executors/local-executor.ts";
+import { createExecutor } from "../executors/executor-registry.ts";
 import type { Logger } from "../logging/logger.ts";
 import { CancelSchema } from "../messages/cancel.ts";
 import { CreateScriptSchema } from "../messages/create-script.ts";
@@ -75,7 +75,7 @@ export class ReductionWorker {
   private nextLocalKey = 0;
 
   private constructor(private readonly deps: WorkerDeps) {
-    this.executor = deps.executor ?? new LocalExecutor();
+    this.executor = deps.executor ?? createExecutor(deps.config.worker.executor);
     this.host = deps.host ?? hostname();
     this.settings = new WorkerSettings(deps.config);
     const key = readJobKey(deps.config);

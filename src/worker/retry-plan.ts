@@ -48,3 +48,32 @@ function formatDelay(ms: number): string {
   if (ms < 120_000) return `${Math.round(ms / 100) / 10} s`;
   return `${Math.round(ms / 6000) / 10} min`;
 }
+
+/** What a full disk or an exceeded quota says, in a system error code or a program's message. */
+const DISK_FULL = /No space left on device|Disk quota exceeded|\bENOSPC\b|\bEDQUOT\b/i;
+
+/** True for the system error codes of a full disk or an exceeded quota. */
+export function isDiskFullCode(code: unknown): boolean {
+  return code === "ENOSPC" || code === "EDQUOT";
+}
+
+/**
+ * Whether a job that ran failed because of the machine rather than the script, and why in words:
+ * the executor's own problem (a log write failed, the log's filesystem is full), else — for a script that failed — the last
+ * line of its stderr that says the disk is full or over quota. Null: the script's own failure
+ * (or success). Such a job is retried like one that could not start. Pure.
+ */
+export function infrastructureFault(
+  executorProblem: string | null,
+  failedStderr: string | null,
+): string | null {
+  if (executorProblem) return executorProblem;
+  if (failedStderr === null) return null;
+  const lines = failedStderr.split(/\r?\n/);
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = (lines[i] ?? "").trim();
+    if (DISK_FULL.test(line))
+      return `the disk is full or over quota (the script said: ${line.length > 300 ? `${line.slice(0, 300)}…` : line})`;
+  }
+  return null;
+}

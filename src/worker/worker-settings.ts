@@ -1,12 +1,14 @@
 import { totalmem } from "node:os";
 import type { Config } from "../config/load-config.ts";
 import type { ExecutionLimits } from "../executors/executor.ts";
-import { parseMemoryLimit } from "../executors/memory-size.ts";
+import { parseByteSize, parseMemoryLimit } from "../executors/memory-size.ts";
 import { type SuccessPolicy, successPolicy } from "./success-policy.ts";
 
 /** The worker's rules for one instrument: its config overrides over the worker's defaults. */
 export interface InstrumentRules {
   limits: ExecutionLimits;
+  /** Bytes kept of each log stream (head and tail); null for no limit. */
+  logLimitBytes: number | null;
   policy: SuccessPolicy;
   onePerExperiment: boolean;
 }
@@ -55,7 +57,9 @@ export class WorkerSettings {
     const minutes =
       own?.time_limit_minutes !== undefined ? own.time_limit_minutes : worker.time_limit_minutes;
     const stall = own?.stall_minutes !== undefined ? own.stall_minutes : worker.stall_minutes;
+    const logLimit = own?.log_limit !== undefined ? own.log_limit : worker.log_limit;
     return {
+      logLimitBytes: logLimit ? parseByteSize(logLimit) : null,
       limits: {
         memoryBytes: memory ? parseMemoryLimit(memory, this.totalMemoryBytes) : null,
         wallSeconds: minutes ? minutes * 60 : null,

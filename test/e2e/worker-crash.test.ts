@@ -13,9 +13,13 @@ import {
 } from "../helpers/deployment.ts";
 import { waitFor } from "../helpers/wait-for.ts";
 
-// Records its pid, then waits for a release file before finishing: the test decides when.
-const SLOW = `import sys, os, time
+// Starts a grandchild that leaves the process group (setsid), records both pids, then waits for
+// a release file before finishing: the test decides when.
+const SLOW = `import sys, os, time, subprocess
 data, out = sys.argv[1], sys.argv[2]
+grandchild = subprocess.Popen(["setsid", "sleep", "300"])
+with open(os.path.join(out, "grandchild-%d" % os.getpid()), "w") as f:
+    f.write(str(grandchild.pid))
 with open(os.path.join(out, "pid-%d" % os.getpid()), "w") as f:
     f.write(str(os.getpid()))
 while not os.path.exists(os.path.join(out, "release")):
@@ -66,10 +70,13 @@ test("a worker killed with SIGKILL mid-reduction: its script dies too, a new wor
     "the script to record its pid",
   );
   const scriptPid = Number(readFileSync(pidFile, "utf8"));
+  const grandchildPid = Number(readFileSync(join(outDir, `grandchild-${scriptPid}`), "utf8"));
   assert.ok(alive(scriptPid));
+  assert.ok(alive(grandchildPid));
 
   await first.kill();
   await waitFor(() => !alive(scriptPid), "the orphaned script to be killed by its guard", 10_000);
+  await waitFor(() => !alive(grandchildPid), "its setsid grandchild to be killed too", 10_000);
 
   writeFileSync(join(outDir, "release"), "");
   const second = startDaemon(["worker", "--config", d.configFile]);

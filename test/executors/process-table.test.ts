@@ -154,6 +154,34 @@ describe("assignTrees", () => {
     assert.equal(treeOf(owner, 30), -1);
   });
 
+  test("a process that carries a tree's token belongs to it, however it detached", () => {
+    const tokens = new Map([
+      [40, "job-b"],
+      [30, "job-a"],
+    ]);
+    const withTokens = new ProcessTable(4096, (pid) => tokens.get(pid) ?? null);
+    for (const [pid, ppid, pgid] of rows) {
+      withTokens.add({
+        pid,
+        state: "S",
+        ppid,
+        pgid,
+        startTime: pid * 100,
+        rssPages: 1,
+        cpuTicks: 0,
+        reapedTicks: 0,
+      });
+    }
+    const owner = assignTrees(withTokens, [
+      { pid: 10, known: new Map(), token: "job-a" },
+      { pid: 50, known: new Map(), token: "job-b" },
+    ]);
+    const of = (pid: number) => owner[withTokens.rowOfPid(pid) ?? -1];
+    assert.equal(of(30), 0);
+    assert.equal(of(40), 1);
+    assert.equal(of(1), -1);
+  });
+
   test("an escaped process nobody remembers is not claimed", () => {
     const owner = assignTrees(table, [{ pid: 10, known: new Map() }]);
     assert.equal(treeOf(owner, 30), -1);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { test } from "node:test";
-import { planRetry } from "../../src/worker/retry-plan.ts";
+import { describe, test } from "node:test";
+import { infrastructureFault, isDiskFullCode, planRetry } from "../../src/worker/retry-plan.ts";
 
 const policy = { attempts: 4, initialMs: 30_000, maxMs: 90_000 };
 const failure = (n: number) => ({
@@ -43,4 +43,48 @@ test("a single allowed attempt gives up at once", () => {
   const plan = planRetry(undefined, 1, failure(1), { ...policy, attempts: 1 });
   assert.equal(plan.kind, "give_up");
   if (plan.kind === "give_up") assert.match(plan.error, /gave up after 1 attempt:/);
+});
+
+describe("infrastructureFault: a failure of the machine, not of the script", () => {
+  const cases: [string, string | null, string | null, RegExp | null][] = [
+    ["a script that succeeded", null, null, null],
+    ["a script's own error", null, "Traceback…\nValueError: bad input\n", null],
+    [
+      "Python's full-disk error",
+      null,
+      "Traceback…\nOSError: [Errno 28] No space left on device: '/out/x'\n",
+      /^the disk is full or over quota \(the script said: OSError: \[Errno 28\] No space left on device/,
+    ],
+    [
+      "a shell's full-disk error",
+      null,
+      "cp: error writing 'x': No space left on device",
+      /cp: error writing/,
+    ],
+    ["a quota", null, "write failed: Disk quota exceeded\nexiting", /Disk quota exceeded/],
+    ["an error code in a message", null, "Error: ENOSPC: no space left on device, write", /ENOSPC/],
+    [
+      "the executor's own problem comes first",
+      "cannot write the job's log /o/x.log: ENOSPC",
+      "ValueError: x",
+      /^cannot write the job's log \/o\/x\.log: ENOSPC$/,
+    ],
+    ["a word that only looks alike", null, "spaces left in the device table: 0", null],
+  ];
+  for (const [name, problem, stderr, expected] of cases) {
+    test(name, () => {
+      const fault = infrastructureFault(problem, stderr);
+      if (expected === null) assert.equal(fault, null);
+      else assert.match(fault ?? "", expected);
+    });
+  }
+
+  test("ENOSPC and EDQUOT are the codes of a full disk", () => {
+    assert.deepEqual(["ENOSPC", "EDQUOT", "EACCES", undefined].map(isDiskFullCode), [
+      true,
+      true,
+      false,
+      false,
+    ]);
+  });
 });
