@@ -8,8 +8,8 @@ const ALLOWED = /^[A-Za-z0-9._-]+$/;
 /**
  * Why `value` cannot be one path component (a folder or file name built from a message, the
  * command line or an archive path), or null when it can: letters, digits, `.`, `_` and `-`
- * only — so no `/`, `\`, NUL, control characters or spaces — not `.` or `..`, not empty, at
- * most {@link PATH_COMPONENT_MAX_LENGTH} characters. Instrument, experiment and run names
+ * only — so no `/`, `\`, NUL, control characters or spaces — not starting with `.`
+ * (so not `.` or `..`), not empty, at most {@link PATH_COMPONENT_MAX_LENGTH} characters. Instrument, experiment and run names
  * become folders under the output root; this keeps every one of them inside it.
  */
 export function pathComponentProblem(value: string): string | null {
@@ -19,6 +19,7 @@ export function pathComponentProblem(value: string): string | null {
   if (value === "." || value === "..") return `must not be "${value}"`;
   if (!ALLOWED.test(value))
     return `${JSON.stringify(value)} may hold only letters, digits, ".", "_" and "-" (it becomes a folder name)`;
+  if (value.startsWith(".")) return `${JSON.stringify(value)} must not start with "." (a hidden name)`;
   return null;
 }
 

@@ -27,6 +27,10 @@ export type RetryState = z.infer<typeof RetryStateSchema>;
  */
 export const ReductionJobSchema = z.looseObject({
   ...snsRunFields,
+  // Names are judged by the worker's acceptance (worker/job-acceptance.ts), not here: a refusal
+  // there also ends the run with an ERROR, where a schema failure could only reach the error queue.
+  instrument: z.string().min(1),
+  ipts: z.union([z.string().min(1), z.number()]).transform(String),
   // ----- ours (additive) -----
   /** Identifies this reduction version; echoed in every status report. */
   job_id: z.string().min(1).optional(),

@@ -1,5 +1,6 @@
 import type { Config } from "../config/load-config.ts";
 import { type Authenticity, verifyJob } from "../messages/job-signature.ts";
+import { pathComponentProblem } from "../messages/path-component.ts";
 import type { ReductionJob } from "../messages/reduction-job.ts";
 import { dataFileRefusal, folderRefusal } from "./job-checks.ts";
 import { locateScript } from "./script-location.ts";
@@ -12,14 +13,10 @@ import { locateScript } from "./script-location.ts";
  */
 export type Acceptance = { kind: "accept"; signed: boolean } | { kind: "refuse"; reason: string };
 
-/** A name that becomes one path component: letters, digits, `.`, `_`, `+`, `-`; not starting with `.`. */
-const PATH_COMPONENT = /^[A-Za-z0-9_][A-Za-z0-9._+-]{0,99}$/;
-
-/** Why a name cannot be a path component, or null. */
+/** Why a name cannot be a path component (the one rule of messages/path-component.ts), or null. */
 export function componentRefusal(field: string, value: string): string | null {
-  return PATH_COMPONENT.test(value)
-    ? null
-    : `${field} ${JSON.stringify(value)} is not a safe path component (letters, digits, . _ + -)`;
+  const problem = pathComponentProblem(value);
+  return problem ? `${field} ${JSON.stringify(value)} is not a safe path component: ${problem}` : null;
 }
 
 /**

@@ -7,7 +7,7 @@ const cases: Array<[string, RegExp | null]> = [
   ["RB2010001", null],
   ["NOM", null],
   ["cycle_24.1", null],
-  ["..hidden-ish", null],
+  ["..hidden-ish", /must not start with "\."/],
   ["", /empty/],
   [".", /must not be "\."/],
   ["..", /must not be "\.\."/],
