@@ -20,6 +20,7 @@ import { jobMessage } from "./job-message.ts";
 import { JobRouter } from "./job-router.ts";
 import { outputDirFor } from "./output-location.ts";
 import { type Report, statusAfter } from "./reduction-lifecycle.ts";
+import { ReductionSweeper, withEarlierAttempts } from "./reduction-sweeper.ts";
 import { reportFields } from "./report-fields.ts";
 import { RerunHandler } from "./rerun-handler.ts";
 import { ScriptCatalog } from "./script-catalog.ts";
@@ -59,6 +60,7 @@ export class Coordinator {
   private readonly catalog: ScriptCatalog;
   private readonly reruns: RerunHandler;
   private readonly router: JobRouter;
+  private readonly sweeper: ReductionSweeper;
   private stopping = false;
 
   private constructor(private readonly deps: CoordinatorDeps) {
@@ -69,6 +71,12 @@ export class Coordinator {
       catalog: this.catalog,
       dispatch: (r) => this.dispatch(r),
       changed: (c) => deps.onChange?.(c),
+    });
+    this.sweeper = new ReductionSweeper({
+      ...deps,
+      dispatch: (r) => this.dispatch(r),
+      changed: (r, instrument, runNumber, status, message) =>
+        this.changed(r, instrument, runNumber, status, message),
     });
   }
 
@@ -97,12 +105,14 @@ export class Coordinator {
       await consume(destination, (m) => coordinator.onReport(kind, m));
     await consume(q.data_ready, (m) => coordinator.onDataReady(m));
     await consume(q.reduction_request, (m) => coordinator.reruns.handle(m));
+    coordinator.sweeper.start();
     deps.log.info({ queues: [q.data_ready, ...reports.map((r) => r[0])] }, "coordinator started");
     return coordinator;
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
+    await this.sweeper.stop();
     await Promise.all(this.subscriptions.map((s) => s.unsubscribe()));
     this.subscriptions = [];
   }
@@ -168,7 +178,7 @@ export class Coordinator {
     const facts = run
       ? { job: jobMessage(run, reduction), title: run.title, metadata: run.metadata }
       : await jobMessageFor(database, reduction.id);
-    const body = JSON.stringify(facts.job);
+    const body = JSON.stringify(withEarlierAttempts(facts.job, reduction.attempts));
     const route = await this.router.route({
       instrument: facts.job.instrument,
       dataFile: facts.job.data_file,
