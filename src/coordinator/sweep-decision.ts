@@ -67,8 +67,9 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
  * Decides about one unfinished reduction (pure). A job that a live worker lists is never
- * touched, whatever else is true. A job is resolved when the worker that last listed it is gone
- * (dead or stopped), or when no worker has listed it for `graceMs`; in both cases only while its
+ * touched, whatever else is true. A job is resolved when the worker that listed it since it was
+ * sent is gone (dead or stopped; after `settleMs`), or when no worker has listed it for
+ * `graceMs`; in both cases only while its
  * queue is empty (a job waiting there, or handed back there by a broker after its worker died,
  * will be taken by the next worker) and while no SNS agent that could hold it unseen is alive.
  * Resolving re-queues it, or marks it `error` once it had `maxAttempts` attempts.
@@ -90,13 +91,24 @@ export function sweepDecision(input: SweepInput): SweepAction {
   const quietSince = Math.max(r.updated_at, r.dispatched_at ?? 0, r.retry_at ?? 0);
   const since = input.unheldSince;
   const unheldFor = (ms: number) => since !== null && now - since >= ms && now - quietSince >= ms;
+  // A gone worker's list counts only if it is not older than the job's last sending: after a
+  // re-queue, the dead worker that held the previous attempt says nothing about the new one.
   const gone = workers
-    .filter((w) => !alive(w) && lists(w, r.job_id))
+    .filter((w) => !alive(w) && lists(w, r.job_id) && w.last_seen_at >= (r.dispatched_at ?? 0))
     .sort((a, b) => b.last_seen_at - a.last_seen_at)[0];
   if (gone && unheldFor(input.settleMs)) {
     const how = gone.state === "stopped" ? "stopped" : "stopped sending heartbeats";
     return resolve(input, `worker ${gone.src_name}:${gone.pid} ${how} at ${iso(gone.last_seen_at)}`);
   }
+  // Judging by silence needs workers that say what they hold: on its host (it ran there), or,
+  // for a job not started yet, anywhere alive. Otherwise (workers whose heartbeats are not
+  // recorded here) nobody can tell, and a job is not run twice on a guess.
+  const judges = workers.filter(
+    (w) =>
+      w.running !== null && (r.host !== null && r.status !== "queued" ? w.src_name === r.host : alive(w)),
+  );
+  if (judges.length === 0)
+    return { kind: "wait", reason: "no worker that lists its jobs is known where it could be held" };
   if (!unheldFor(graceMs))
     return { kind: "wait", reason: "no live worker lists it; within the grace period" };
   const where = r.host ? ` (it was last reported from ${r.host})` : "";

@@ -75,6 +75,21 @@ test("what the sweeper does with an unfinished reduction", () => {
       `error worker node1:100 stopped sending heartbeats at ${T(-3 * MIN)}; marked error after 3 attempts`,
     ],
     [
+      "a gone worker listed an earlier attempt, before the job was sent again: only the grace applies",
+      input({
+        workers: [dead],
+        reduction: {
+          ...running,
+          status: "queued",
+          attempts: 2,
+          dispatched_at: NOW - MIN,
+          updated_at: NOW - MIN,
+        },
+        unheldSince: NOW - MIN,
+      }),
+      "wait",
+    ],
+    [
       "its worker is gone but its queue holds messages (the broker gave it back): wait",
       input({ workers: [dead], queueDepth: 2 }),
       "wait",
@@ -100,13 +115,26 @@ test("what the sweeper does with an unfinished reduction", () => {
       "wait",
     ],
     [
+      "nobody lists it, but no heartbeat of a worker on its host is known: wait (cannot tell)",
+      input({ workers: [worker({ src_name: "node2" })] }),
+      "wait",
+    ],
+    [
+      "a queued job, and no live worker that lists its jobs is known: wait",
+      input({
+        reduction: { ...running, status: "queued", host: null, attempts: 0 },
+        workers: [worker({ state: "dead" })],
+      }),
+      "wait",
+    ],
+    [
       "an SNS agent (no job list) alive on its host: wait",
       input({ workers: [worker({ running: null, waiting: null })] }),
       "wait",
     ],
     [
       "an SNS agent on another host does not hide a running job: re-queued",
-      input({ workers: [worker({ src_name: "sns2", running: null, waiting: null })] }),
+      input({ workers: [worker(), worker({ src_name: "sns2", running: null, waiting: null })] }),
       `requeue no live worker has held the job since ${T(-10 * MIN)} (it was last reported from node1); the job was re-queued (attempt 2)`,
     ],
     [
