@@ -38,8 +38,10 @@ export interface ReductionSweeperDeps {
  * looks at each unfinished reduction, the workers' last heartbeats and its queue's depth, and
  * re-queues (as a new attempt) or marks `error` the jobs whose worker is gone or that nobody has
  * held for `sweeper.grace_seconds` — see `sweepDecision`. Each change is a run event and goes
- * through the coordinator's change path. A sweep that meets a database outage forgets what it
- * had seen: reports held back by the outage are handled before anything is judged unheld again.
+ * through the coordinator's change path. A sweep is put off while worker reports wait in their
+ * queues (one of them may finish what looks abandoned), and a sweep that meets a database outage
+ * forgets what it had seen: reports held back by the outage are handled before anything is
+ * judged unheld again.
  */
 export class ReductionSweeper {
   /** Job id → since when no live worker has listed it, on every sweep in a row. */
@@ -84,6 +86,12 @@ export class ReductionSweeper {
 
   private async sweepOnce(): Promise<void> {
     const { config, database } = this.deps;
+    const waiting = await this.reportsWaiting();
+    if (waiting) {
+      // A report in the backlog may finish what looks abandoned: judge once it is recorded.
+      this.deps.log.debug({ queue: waiting }, "sweep put off: worker reports wait to be recorded");
+      return;
+    }
     const now = (this.deps.now ?? Date.now)();
     const reductions = await unfinishedReductions(database);
     const workers = await this.workers(now);
@@ -122,6 +130,21 @@ export class ReductionSweeper {
     return daemons
       .filter((d) => d.kind === "worker" || (d.kind === null && d.role === ROLE_OF_KIND.worker))
       .map((d) => ({ ...d, last_seen_at: Date.parse(d.last_seen_at) }));
+  }
+
+  /** The first report queue with messages waiting, or null. */
+  private async reportsWaiting(): Promise<string | null> {
+    const q = this.deps.config.queues;
+    for (const queue of [
+      q.reduction_started,
+      q.reduction_complete,
+      q.reduction_error,
+      q.reduction_disabled,
+      q.reduction_retrying,
+    ]) {
+      if (((await this.depth(queue)) ?? 0) > 0) return queue;
+    }
+    return null;
   }
 
   /** Messages waiting in a queue; null when the transport cannot tell. */
