@@ -115,6 +115,10 @@ export class ReductionSweeper {
       if (action.kind === "held") this.unheld.delete(reduction.job_id);
       else if (!this.unheld.has(reduction.job_id)) this.unheld.set(reduction.job_id, now);
       if (action.kind === "requeue" || action.kind === "error") await this.resolve(reduction, action, now);
+      if (action.kind === "send") {
+        this.deps.log.warn({ job_id: reduction.job_id }, action.reason);
+        await this.deps.dispatch(reduction);
+      }
     }
     for (const job of this.unheld.keys()) if (!seen.has(job)) this.unheld.delete(job);
   }

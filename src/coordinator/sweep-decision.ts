@@ -51,12 +51,14 @@ export interface SweepInput {
  * What the sweeper does with one reduction:
  * - `held`: a live worker lists it (running, draining or waiting for a slot): leave it alone;
  * - `wait`: nobody lists it, but it cannot be resolved yet (see `reason`);
+ * - `send`: its job message was never sent (the coordinator failed to reach the broker): send it;
  * - `requeue`: send the job again, as a new attempt;
  * - `error`: give up: mark it `error` with `reason`.
  */
 export type SweepAction =
   | { kind: "held"; by: string }
   | { kind: "wait"; reason: string }
+  | { kind: "send"; reason: string }
   | { kind: "requeue"; reason: string }
   | { kind: "error"; reason: string };
 
@@ -79,7 +81,9 @@ export function sweepDecision(input: SweepInput): SweepAction {
   const holder = workers.find((w) => alive(w) && lists(w, r.job_id));
   if (holder) return { kind: "held", by: `${holder.src_name}:${holder.pid}` };
   if (r.status === "queued" && r.dispatched_at === null)
-    return { kind: "wait", reason: "its job message is not sent yet (the coordinator sends it)" };
+    return now - r.updated_at >= graceMs
+      ? { kind: "send", reason: "its job message was never sent (the broker could not be reached); sent now" }
+      : { kind: "wait", reason: "its job message is not sent yet (the coordinator sends it)" };
   if (r.status === "retrying" && r.retry_at !== null && now < r.retry_at + graceMs)
     return { kind: "wait", reason: `its retry is due at ${iso(r.retry_at)}` };
   if (input.queueDepth !== null && input.queueDepth > 0)

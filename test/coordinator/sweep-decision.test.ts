@@ -151,9 +151,16 @@ test("what the sweeper does with an unfinished reduction", () => {
       `requeue no live worker has held the job since ${T(-10 * MIN)}; the job was re-queued (attempt 1)`,
     ],
     [
-      "a queued job not sent yet: wait (the coordinator sends it)",
-      input({ reduction: { ...running, status: "queued", dispatched_at: null, attempts: 0 } }),
+      "a queued job not sent yet, just made: wait (the coordinator sends it)",
+      input({
+        reduction: { ...running, status: "queued", dispatched_at: null, attempts: 0, updated_at: NOW - MIN },
+      }),
       "wait",
+    ],
+    [
+      "a queued job never sent, long ago (the broker was down when it was re-queued): sent",
+      input({ reduction: { ...running, status: "queued", dispatched_at: null, attempts: 2 } }),
+      "send its job message was never sent (the broker could not be reached); sent now",
     ],
     [
       "a retrying job before its retry is due (plus the grace): wait",
