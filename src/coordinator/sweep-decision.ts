@@ -71,10 +71,11 @@ const iso = (ms: number) => new Date(ms).toISOString();
  * Decides about one unfinished reduction (pure). A job that a live worker lists is never
  * touched, whatever else is true. A job is resolved when the worker that listed it since it was
  * sent is gone (dead or stopped; after `settleMs`), or when no worker has listed it for
- * `graceMs`; in both cases only while its
- * queue is empty (a job waiting there, or handed back there by a broker after its worker died,
- * will be taken by the next worker) and while no SNS agent that could hold it unseen is alive.
- * Resolving re-queues it, or marks it `error` once it had `maxAttempts` attempts.
+ * `graceMs`; in both cases only while its queue is empty (a job waiting there, or handed back
+ * there by a broker after its worker died, will be taken by the next worker) and while no SNS
+ * agent that could hold it unseen is alive, and while some worker's heartbeats arrive at all (a
+ * broker outage silences every worker at once). Resolving re-queues it, or marks it `error` once
+ * it had `maxAttempts` attempts.
  */
 export function sweepDecision(input: SweepInput): SweepAction {
   const { reduction: r, workers, now, graceMs } = input;
@@ -86,6 +87,9 @@ export function sweepDecision(input: SweepInput): SweepAction {
       : { kind: "wait", reason: "its job message is not sent yet (the coordinator sends it)" };
   if (r.status === "retrying" && r.retry_at !== null && now < r.retry_at + graceMs)
     return { kind: "wait", reason: `its retry is due at ${iso(r.retry_at)}` };
+  // Heartbeats stop arriving for everyone when the broker is down; nothing is judged dead then.
+  if (!workers.some((w) => w.state === "ok"))
+    return { kind: "wait", reason: "no worker has been heard from lately (is the broker reachable?)" };
   if (input.queueDepth !== null && input.queueDepth > 0)
     return { kind: "wait", reason: `${input.queueDepth} message(s) wait in its queue; it may be one` };
   const opaque = workers.filter((w) => alive(w) && w.running === null);

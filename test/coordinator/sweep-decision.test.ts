@@ -41,6 +41,8 @@ const input = (over: Partial<SweepInput> = {}): SweepInput => ({
   ...over,
 });
 const dead = worker({ state: "dead", last_seen_at: NOW - 3 * MIN, running: ["job-1"] });
+/** A live worker elsewhere: heartbeats are arriving. */
+const other = worker({ src_name: "node2", pid: 7 });
 
 test("what the sweeper does with an unfinished reduction", () => {
   const cases: Array<[string, SweepInput, string]> = [
@@ -61,23 +63,23 @@ test("what the sweeper does with an unfinished reduction", () => {
     ],
     [
       "its worker stopped sending heartbeats: re-queued as the next attempt",
-      input({ workers: [dead] }),
+      input({ workers: [dead, other] }),
       `requeue worker node1:100 stopped sending heartbeats at ${T(-3 * MIN)}; the job was re-queued (attempt 2)`,
     ],
     [
       "its worker stopped cleanly while listing it: re-queued",
-      input({ workers: [{ ...dead, state: "stopped" }] }),
+      input({ workers: [{ ...dead, state: "stopped" }, other] }),
       `requeue worker node1:100 stopped at ${T(-3 * MIN)}; the job was re-queued (attempt 2)`,
     ],
     [
       "its worker is gone and it had its last attempt: error",
-      input({ workers: [dead], reduction: { ...running, attempts: 3 } }),
+      input({ workers: [dead, other], reduction: { ...running, attempts: 3 } }),
       `error worker node1:100 stopped sending heartbeats at ${T(-3 * MIN)}; marked error after 3 attempts`,
     ],
     [
       "a gone worker listed an earlier attempt, before the job was sent again: only the grace applies",
       input({
-        workers: [dead],
+        workers: [dead, other],
         reduction: {
           ...running,
           status: "queued",
@@ -90,18 +92,23 @@ test("what the sweeper does with an unfinished reduction", () => {
       "wait",
     ],
     [
+      "its worker is gone, but so is every other worker's heartbeat (broker down?): wait",
+      input({ workers: [dead, { ...other, state: "stale" }] }),
+      "wait",
+    ],
+    [
       "its worker is gone but its queue holds messages (the broker gave it back): wait",
-      input({ workers: [dead], queueDepth: 2 }),
+      input({ workers: [dead, other], queueDepth: 2 }),
       "wait",
     ],
     [
       "its worker is gone but the reduction changed a moment ago (another worker took it over): wait",
-      input({ workers: [dead], reduction: { ...running, updated_at: NOW - 5_000 } }),
+      input({ workers: [dead, other], reduction: { ...running, updated_at: NOW - 5_000 } }),
       "wait",
     ],
     [
       "its worker is gone but this is the first sweep that sees it unheld: wait",
-      input({ workers: [dead], unheldSince: null }),
+      input({ workers: [dead, other], unheldSince: null }),
       "wait",
     ],
     [
