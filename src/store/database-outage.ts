@@ -32,8 +32,13 @@ const OUTAGE_CLASSES = new Set(["08", "53", "57", "58"]);
  */
 const OUTAGE_STATES = new Set(["55000", "55006", "25006"]);
 
-/** SQLite: the database file is locked by another writer longer than the busy timeout. */
-const SQLITE_OUTAGE_CODES = new Set(["SQLITE_BUSY", "SQLITE_BUSY_SNAPSHOT", "SQLITE_LOCKED"]);
+/**
+ * SQLite result codes (and their extended `_…` forms) that say the file cannot be used for now:
+ * locked by another writer longer than the busy timeout, the disk full, an I/O error.
+ */
+const SQLITE_OUTAGE_CODES = ["SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_FULL", "SQLITE_IOERR"];
+const isSqliteOutage = (code: string) =>
+  SQLITE_OUTAGE_CODES.some((c) => code === c || code.startsWith(`${c}_`));
 
 /**
  * The `pg` client's own errors for a connection that ended or could not be made carry no code;
@@ -56,7 +61,7 @@ export function isDatabaseOutage(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const code = (error as { code?: unknown }).code;
   if (typeof code === "string") {
-    if (SOCKET_CODES.has(code) || SQLITE_OUTAGE_CODES.has(code)) return true;
+    if (SOCKET_CODES.has(code) || isSqliteOutage(code)) return true;
     if (/^[0-9A-Z]{5}$/.test(code)) return OUTAGE_CLASSES.has(code.slice(0, 2)) || OUTAGE_STATES.has(code);
   }
   if (PG_CLIENT_MESSAGES.some((start) => error.message.startsWith(start))) return true;
