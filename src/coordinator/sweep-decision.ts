@@ -104,7 +104,8 @@ export function sweepDecision(input: SweepInput): SweepAction {
   const gone = workers
     .filter((w) => !alive(w) && lists(w, r.job_id) && w.last_seen_at >= (r.dispatched_at ?? 0))
     .sort((a, b) => b.last_seen_at - a.last_seen_at)[0];
-  if (gone && unheldFor(input.settleMs)) {
+  // Without a queue depth (RabbitMQ) the broker may have given the job back unseen: grace only.
+  if (gone && input.queueDepth === 0 && unheldFor(input.settleMs)) {
     const how = gone.state === "stopped" ? "stopped" : "stopped sending heartbeats";
     return resolve(input, `worker ${gone.src_name}:${gone.pid} ${how} at ${iso(gone.last_seen_at)}`);
   }

@@ -180,6 +180,11 @@ test("what the sweeper does with an unfinished reduction", () => {
       `requeue no live worker has held the job since ${T(-10 * MIN)} (it was last reported from node1); the job was re-queued (attempt 2)`,
     ],
     [
+      "queue depth unknown (RabbitMQ) and its worker gone: wait for the grace period",
+      input({ queueDepth: null, workers: [dead, other], unheldSince: NOW - MIN }),
+      "wait",
+    ],
+    [
       "queue depth unknown (RabbitMQ): resolved by the grace period alone",
       input({ queueDepth: null, workers: [worker()] }),
       `requeue no live worker has held the job since ${T(-10 * MIN)} (it was last reported from node1); the job was re-queued (attempt 2)`,
