@@ -335,6 +335,22 @@ const HeartbeatSchema = z
   })
   .prefault({});
 
+/** The coordinator's sweeper: what it does with jobs that nobody holds any more. */
+const SweeperSchema = z
+  .strictObject({
+    /** Seconds between sweeps of unfinished reductions; 0 turns the sweeper off. Default 60. */
+    interval_seconds: z.number().nonnegative().default(60),
+    /**
+     * A queued or running job that no live worker lists, while its queue is empty, is resolved
+     * once it has been so for this long (and nothing about it changed for this long). A job whose
+     * worker is dead or stopped is resolved at once. Default 300 s.
+     */
+    grace_seconds: z.number().positive().default(300),
+    /** Attempts after which such a job is marked `error` instead of re-queued. Default 3. */
+    max_attempts: z.number().int().positive().default(3),
+  })
+  .prefault({});
+
 /**
  * A routing rule: jobs of runs that match go to `queue` instead of `queues.reduction_data_ready`
  * (e.g. a high-memory pool). Every condition given must match; the first matching rule wins.
@@ -415,6 +431,8 @@ export const ConfigSchema = z.strictObject({
   api: ApiSchema,
   /** Daemon heartbeats and how `autoreduce status` judges them. */
   heartbeat: HeartbeatSchema,
+  /** Resolves reductions left `running` or `queued` by a worker that is gone. */
+  sweeper: SweeperSchema,
   /** Routing rules (checked after the ones kept in the database). Default: none. */
   routing: z.array(RouteSchema).default([]),
   /** How jobs are authenticated between coordinator and workers. */

@@ -24,6 +24,7 @@ import { JobRouter } from "./job-router.ts";
 import { decideNoticeConflict } from "./notice-conflict.ts";
 import { outputDirFor } from "./output-location.ts";
 import { type Report, statusAfter } from "./reduction-lifecycle.ts";
+import { ReductionSweeper, withEarlierAttempts } from "./reduction-sweeper.ts";
 import { reportFields } from "./report-fields.ts";
 import { RerunHandler } from "./rerun-handler.ts";
 import { ScriptCatalog } from "./script-catalog.ts";
@@ -63,6 +64,7 @@ export class Coordinator {
   private readonly catalog: ScriptCatalog;
   private readonly reruns: RerunHandler;
   private readonly router: JobRouter;
+  private readonly sweeper: ReductionSweeper;
   private stopping = false;
   /** Signs every job sent (`security.job_key_file`), so that workers run its stored script. */
   private readonly jobKey: Buffer;
@@ -79,6 +81,12 @@ export class Coordinator {
       catalog: this.catalog,
       dispatch: (r) => this.dispatch(r),
       changed: (c) => deps.onChange?.(c),
+    });
+    this.sweeper = new ReductionSweeper({
+      ...deps,
+      dispatch: (r) => this.dispatch(r),
+      changed: (r, instrument, runNumber, status, message) =>
+        this.changed(r, instrument, runNumber, status, message),
     });
   }
 
@@ -107,12 +115,14 @@ export class Coordinator {
       await consume(destination, (m) => coordinator.onReport(kind, m));
     await consume(q.data_ready, (m) => coordinator.onDataReady(m));
     await consume(q.reduction_request, (m) => coordinator.reruns.handle(m));
+    coordinator.sweeper.start();
     deps.log.info({ queues: [q.data_ready, ...reports.map((r) => r[0])] }, "coordinator started");
     return coordinator;
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
+    await this.sweeper.stop();
     await Promise.all(this.subscriptions.map((s) => s.unsubscribe()));
     this.subscriptions = [];
   }
@@ -215,7 +225,7 @@ export class Coordinator {
     const facts = run
       ? { job: jobMessage(run, reduction), title: run.title, metadata: run.metadata }
       : await jobMessageFor(database, reduction.id);
-    const body = JSON.stringify(signJob(facts.job, this.jobKey));
+    const body = JSON.stringify(signJob(withEarlierAttempts(facts.job, reduction.attempts), this.jobKey));
     const route = await this.router.route({
       instrument: facts.job.instrument,
       dataFile: facts.job.data_file,

@@ -16,6 +16,9 @@ import type { ReductionStatus } from "../store/schema.ts";
  * Reports: STARTED → running; RETRYING → retrying; a handed-back job (its worker stopped before
  * it finished) → queued again; COMPLETE/ERROR/DISABLED → final.
  *
+ * The sweeper (`reduction-sweeper.ts`): a queued, running or retrying job that no live worker
+ * holds any more → queued again as the next attempt, or → error after `sweeper.max_attempts`.
+ *
  * Reports travel on separate queues, so they can arrive out of order (COMPLETE before STARTED);
  * a report that would leave a final state is recorded as an event but changes nothing, and a
  * report from an earlier attempt than the reduction has seen is stale and changes nothing.

@@ -78,6 +78,8 @@ export interface DaemonView {
   started_at: string | null;
   /** Worker: job ids running at its last heartbeat. */
   running: string[] | null;
+  /** Worker: job ids it holds waiting for a slot at its last heartbeat. */
+  waiting: string[] | null;
   /** Worker: reductions it runs at once. */
   slots: number | null;
   /** Worker: queues it takes jobs from. */
@@ -123,6 +125,7 @@ export async function listDaemons(
       last_seen_at: new Date(row.last_seen_at).toISOString(),
       started_at: stringOr(body.started_at),
       running: Array.isArray(body.running) ? body.running.map(String) : null,
+      waiting: Array.isArray(body.waiting) ? body.waiting.map(String) : null,
       slots: typeof body.slots === "number" ? body.slots : null,
       queues: Array.isArray(body.queues) ? body.queues.map(String) : null,
     };

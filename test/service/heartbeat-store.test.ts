@@ -52,6 +52,7 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
         last_seen_at: new Date(T0 + 5000).toISOString(),
         started_at: new Date(T0).toISOString(),
         running: ["job-a", "job-b"],
+        waiting: null,
         slots: 4,
         queues: ["/queue/REDUCTION.DATA_READY"],
       });
