@@ -292,6 +292,20 @@ const HeartbeatSchema = z
   })
   .prefault({});
 
+/** How `serve` restarts a part that fails (see docs/operations.md, "Supervision"). */
+const SupervisionSchema = z
+  .strictObject({
+    /** A part that fails this many times within `window_seconds` is given up, and `serve` exits 1. Default 5. */
+    max_failures: z.number().int().positive().default(5),
+    /** The window in which failures are counted. Default 600 s. */
+    window_seconds: z.number().positive().default(600),
+    /** Seconds before the first restart; doubles with each failure in the window. Default 1. */
+    backoff_initial_seconds: z.number().nonnegative().default(1),
+    /** Longest wait before a restart. Default 60 s. */
+    backoff_max_seconds: z.number().nonnegative().default(60),
+  })
+  .prefault({});
+
 /**
  * A routing rule: jobs of runs that match go to `queue` instead of `queues.reduction_data_ready`
  * (e.g. a high-memory pool). Every condition given must match; the first matching rule wins.
@@ -360,12 +374,19 @@ export const ConfigSchema = z.strictObject({
   api: ApiSchema,
   /** Daemon heartbeats and how `autoreduce status` judges them. */
   heartbeat: HeartbeatSchema,
+  /** How `serve` restarts its parts when they fail. */
+  supervision: SupervisionSchema,
   /** Routing rules (checked after the ones kept in the database). Default: none. */
   routing: z.array(RouteSchema).default([]),
   /** Largest batch re-run one request may ask for, by role. */
   rerun_caps: RerunCapsSchema,
   /** Log level: trace, debug, info, warn, error. Default info. */
   log_level: z.enum(["trace", "debug", "info", "warn", "error"]).default("info"),
+  /**
+   * Append the JSON log lines to this file (relative to `data_dir`) instead of stderr; errors are
+   * still shown on stderr, as short lines. Default null: stderr (`serve --demo` sets `autoreduce.log`).
+   */
+  log_file: z.string().min(1).nullable().default(null),
 });
 
 /** The config as written in the file (every field optional). */
