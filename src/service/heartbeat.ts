@@ -51,7 +51,7 @@ export const HeartbeatMessageSchema = z.looseObject({
   /** Seconds between its heartbeats. */
   interval_seconds: z.number().optional(),
   /** The part's lifecycle state (`part-lifecycle.ts`): starting, running, draining, stopped, failed. */
-  state: z.string().optional(),
+  part_state: z.string().optional(),
   /** Times the part was restarted after a failure since its process started. */
   restarts: z.number().int().nonnegative().optional(),
   /** The first line of the part's last failure; null if it never failed. */

@@ -7,7 +7,7 @@ import { type RestartPolicy, restartDecision } from "./restart-policy.ts";
 /** What `status` shows of a part, sent in each of its heartbeats. */
 export interface PartReport {
   /** Its lifecycle state (`part-lifecycle.ts`). */
-  state: PartState;
+  part_state: PartState;
   /** Times it was restarted after a failure since the process started. */
   restarts: number;
   /** The message of its last failure; null if it never failed. */
@@ -54,7 +54,7 @@ export class SupervisedPart {
   }
 
   report(): PartReport {
-    return { state: this.state, restarts: this.restarts, last_error: this.lastError };
+    return { part_state: this.state, restarts: this.restarts, last_error: this.lastError };
   }
 
   /** Starts the heartbeat and the part; resolves when the first start succeeded or failed. */
