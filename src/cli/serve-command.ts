@@ -61,7 +61,7 @@ async function serve(options: ServeOptions): Promise<void> {
     if (options.port !== undefined) config = { ...config, api: { ...config.api, port: options.port } };
   }
   const c = await connect(config, "serve");
-  const left: Record<PartName, boolean> = {
+  const wanted: Record<PartName, boolean> = {
     coordinator: true,
     worker: options.worker,
     web: options.api && config.api.enabled,
@@ -70,7 +70,7 @@ async function serve(options: ServeOptions): Promise<void> {
   let instrument: DemoInstrument | null = null;
   try {
     await runParts(
-      PARTS.filter((part) => left[part.name]),
+      PARTS.filter((part) => wanted[part.name]),
       c,
       {
         policy: restartPolicy(config),

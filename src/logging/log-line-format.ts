@@ -12,7 +12,7 @@ const LEVEL_NAMES: Readonly<Record<number, string>> = {
 const SHOWN_APART = new Set(["level", "time", "pid", "hostname", "name", "msg", "err", "v"]);
 
 /**
- * Pure: one JSON log line (pino's) as a short human line, `12:03:04 WARN  worker: job refused
+ * Pure: one JSON log line (pino's) as a short human line, `12:03:04  WARN  worker: job refused
  * message_id=7`, with an error's message after it. A line that is not a JSON object is returned as
  * it is. Times are shown in the local time zone.
  */
@@ -33,5 +33,7 @@ export function formatLogLine(line: string): string {
     .map(([key, value]) => `${key}=${typeof value === "string" ? value : JSON.stringify(value)}`);
   const err = entry.err as { message?: unknown } | undefined;
   const error = err && typeof err.message === "string" ? `: ${err.message}` : "";
-  return [time, level, `${name}${String(entry.msg ?? "")}${error}`, ...fields].filter(Boolean).join(" ");
+  const text = [level, `${name}${String(entry.msg ?? "")}${error}`, ...fields].join(" ");
+  // Two spaces after the time, as in `serve`'s own lines, so both read as one column.
+  return time ? `${time}  ${text}` : text;
 }

@@ -102,3 +102,11 @@ test("serve gives a part up after supervision.max_failures failures and exits 1 
   assert.equal(rows.find((row) => row.role === "web")?.part_state, "failed");
   assert.equal(rows.find((row) => row.role === "workflowmgr")?.part_state, "stopped");
 });
+
+test("a part run alone (autoreduce web) does not restart itself: a taken port exits 1 at once, naming the part", async () => {
+  const taken = await takePort();
+  const d = deployment(taken.port, 1000);
+  const result = await cli(["web", "--config", d.configFile]);
+  assert.equal(result.code, 1, result.stderr);
+  assert.match(result.stderr, /autoreduce: the web failed: .*EADDRINUSE/);
+});
