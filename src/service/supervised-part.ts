@@ -41,6 +41,8 @@ export class SupervisedPart {
   private heartbeat: Heartbeat | null = null;
   private restartTimer: NodeJS.Timeout | null = null;
   private attempt: Promise<void> = Promise.resolve();
+  /** The stop of a run that failed while running: the next start waits for it (e.g. its port). */
+  private cleanup: Promise<void> = Promise.resolve();
   private stopRequested = false;
   private givenUp = false;
   private readonly now: () => number;
@@ -75,6 +77,7 @@ export class SupervisedPart {
     this.stopRequested = true;
     if (this.restartTimer) clearTimeout(this.restartTimer);
     await this.attempt;
+    await this.cleanup;
     if (this.state === "running") {
       this.state = move(this.name, this.state, "draining");
       try {
@@ -100,6 +103,7 @@ export class SupervisedPart {
       this.onFailure(error, current);
     };
     try {
+      await this.cleanup;
       const start = await declaration.load();
       current = await start({ ...context, fail });
     } catch (e) {
@@ -124,7 +128,7 @@ export class SupervisedPart {
     this.running = null;
     this.failures.push(this.now());
     if (broken)
-      broken
+      this.cleanup = broken
         .stop()
         .catch((e) => this.deps.context.log.warn({ err: e, part: this.name }, "stopping a failed part"));
     if (this.stopRequested) return;
