@@ -67,7 +67,8 @@ async function serve(options: ServeOptions): Promise<void> {
     web: options.api && config.api.enabled,
     listener: options.listener,
   };
-  let instrument: DemoInstrument | null = null;
+  // Started once every part had its first start, so its first run is not missed.
+  const instruments: DemoInstrument[] = [];
   try {
     await runParts(
       PARTS.filter((part) => wanted[part.name]),
@@ -78,14 +79,14 @@ async function serve(options: ServeOptions): Promise<void> {
         portFallback: options.demo === true,
         onReductionChange: printChange,
         onStarted: () => {
-          if (options.demo) instrument = demoInstrument(config, options.demoInterval, c.log);
+          if (options.demo) instruments.push(demoInstrument(config, options.demoInterval, c.log));
           say("running; press Ctrl-C to stop");
         },
         onStopping: () => say("stopping..."),
       },
     );
   } finally {
-    await (instrument as DemoInstrument | null)?.stop();
+    for (const instrument of instruments) await instrument.stop();
   }
 }
 
