@@ -32,7 +32,7 @@ export async function connect(
   logName: string,
   logLevel = config.log_level,
 ): Promise<Connections> {
-  const log = createLogger(logLevel, logName);
+  const log = createLogger(logLevel, logName, { file: config.log_file });
   const database = await openStateDatabase(config.database.url, config.database.pool_size);
   const { transport, close } = await openTransport(config, log, database);
   return {

@@ -1,40 +1,31 @@
 import { Command } from "commander";
+import { type PartDeclaration, partDeclaration } from "../service/part-registry.ts";
+import { NO_RESTARTS } from "../service/restart-policy.ts";
 import { collect } from "./assignments.ts";
-import { type Connections, configFromOption, connect } from "./cli-context.ts";
-import { type RunningPart, runUntilSignal } from "./part-runner.ts";
+import { configFromOption, connect } from "./cli-context.ts";
+import { runParts } from "./part-runner.ts";
 
 /**
- * A command that runs one part with the database and the transport until a signal. `start` returns
- * the part's pieces; they are stopped in reverse order, and the database after them all.
+ * `autoreduce <part>` for a part that needs the database and the transport: runs it alone until a
+ * signal. A part that fails exits 1 at once: its service manager restarts the process.
  */
-function partWithDatabase(
-  name: string,
-  description: string,
-  start: () => Promise<(c: Connections) => Promise<RunningPart[]>>,
-) {
-  return new Command(name)
-    .description(description)
+function partCommand(part: PartDeclaration): Command {
+  return new Command(part.name)
+    .description(part.description)
     .option("--config <file>", "configuration file (default ./autoreduce.yaml)")
     .action(async (options: { config?: string }) => {
-      const c = await connect(configFromOption(options.config), name);
-      const parts = await (await start())(c);
-      await runUntilSignal([{ name: "database", stop: () => c.close() }, ...parts], c.log);
+      const c = await connect(configFromOption(options.config), part.name);
+      await runParts([part], c, { policy: NO_RESTARTS, say: (text) => c.log.info(text) });
     });
 }
 
-/** `autoreduce coordinator|worker|listener|web`: one part per process, for split deployments. */
+/** `autoreduce coordinator|worker|web|listener`: one part per process, for split deployments. */
 export function daemonCommands(): Command[] {
-  // Each part's code is loaded only by its own command: a worker never loads the coordinator.
+  const worker = partDeclaration("worker");
   return [
-    partWithDatabase(
-      "coordinator",
-      "run the coordinator: records runs and reductions, sends jobs to workers (needs the database)",
-      async () => (await import("./daemon-parts.ts")).startCoordinator,
-    ),
-    new Command("worker")
-      .description(
-        "run a worker: takes reduction jobs from its queues and runs the instruments' scripts (needs only the transport)",
-      )
+    partCommand(partDeclaration("coordinator")),
+    new Command(worker.name)
+      .description(worker.description)
       .option(
         "--config <file>",
         "configuration file (default ./autoreduce.yaml; optional with --post-processing-conf)",
@@ -61,15 +52,7 @@ export function daemonCommands(): Command[] {
           showConfig?: boolean;
         }) => (await import("./worker-daemon.ts")).runWorker(options),
       ),
-    partWithDatabase(
-      "web",
-      "serve the JSON API on api.host:api.port (needs the database and the transport; set AUTOREDUCE_API_TOKEN to allow changes)",
-      async () => (await import("./daemon-parts.ts")).startWeb,
-    ),
-    partWithDatabase(
-      "listener",
-      "run the archive listener: announces complete run files (needs the database and the transport)",
-      async () => (await import("./daemon-parts.ts")).startListener,
-    ),
+    partCommand(partDeclaration("web")),
+    partCommand(partDeclaration("listener")),
   ];
 }

@@ -81,18 +81,33 @@ export function statusCommand(): Command {
 }
 
 function daemonTable(daemons: DaemonView[]): string {
-  return formatTable(
-    ["NAME", "ROLE", "PID", "STATE", "LAST SEEN", "RUNNING", "SLOTS"],
+  const table = formatTable(
+    ["NAME", "ROLE", "PID", "STATE", "PART", "LAST SEEN", "RUNNING", "SLOTS"],
     daemons.map((d) => [
       d.src_name,
       d.role,
       String(d.pid),
       d.state,
+      formatPart(d.part_state, d.restarts),
       formatAge(d.age_seconds),
       formatRunning(d.running),
       d.slots === null ? "-" : String(d.slots),
     ]),
   );
+  const errors = daemons
+    .filter((d) => d.last_error !== null && (d.part_state === "failed" || d.state === "ok"))
+    .map((d) => `  ${d.role} ${d.pid} last failed: ${d.last_error}`);
+  return errors.length ? `${table}\n${errors.join("\n")}` : table;
+}
+
+/**
+ * The PART cell: the part's lifecycle state, with its restarts when there were any
+ * (`failed, 3 restarts`); `-` for a daemon that does not send it (an SNS agent).
+ */
+export function formatPart(state: string | null, restarts: number | null): string {
+  if (state === null) return "-";
+  if (!restarts) return state;
+  return `${state}, ${restarts} restart${restarts === 1 ? "" : "s"}`;
 }
 
 /** `3 s ago`, `4 min ago`, `2 h ago`, `3 d ago`. */

@@ -10,11 +10,11 @@ import {
 } from "../config/post-processing-conf.ts";
 import { createLogger } from "../logging/logger.ts";
 import { normalizeDestination } from "../messages/destinations.ts";
-import { startHeartbeat, workerDetails } from "../service/heartbeat.ts";
+import { partDeclaration } from "../service/part-registry.ts";
+import { NO_RESTARTS } from "../service/restart-policy.ts";
 import { describeTransport, openTransport } from "../transport/open-transport.ts";
-import { ReductionWorker } from "../worker/reduction-worker.ts";
 import { WorkerSettings } from "../worker/worker-settings.ts";
-import { runUntilSignal } from "./part-runner.ts";
+import { runParts } from "./part-runner.ts";
 
 export interface WorkerOptions {
   config?: string;
@@ -94,26 +94,22 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
     process.stdout.write(`${describeWorker(config, sns).join("\n")}\n`);
     return;
   }
-  const log = createLogger(config.log_level, "worker");
+  const log = createLogger(config.log_level, "worker", { file: config.log_file });
   for (const line of describeWorker(config, sns)) log.info(line);
+  // A worker needs only the transport: in a facility a worker node has no database access.
   const { transport, close } = await openTransport(config, log);
-  const part = await ReductionWorker.start({ config, transport, log });
-  // Beats go on while running reductions finish, so a draining worker does not look dead.
-  const heartbeat = await startHeartbeat({
-    transport,
+  const host = {
     config,
     log,
-    kind: "worker",
-    details: () => workerDetails(part),
-  });
-  await runUntilSignal(
-    [
-      { name: "transport", stop: close },
-      { name: "heartbeat", stop: () => heartbeat.stop() },
-      { name: "worker", stop: () => part.stop() },
-    ],
-    log,
-  );
+    transport,
+    database: null,
+    close: async () => {
+      await close();
+      log.flush();
+    },
+  };
+  // Beats go on while running reductions finish, so a draining worker does not look dead.
+  await runParts([partDeclaration("worker")], host, { policy: NO_RESTARTS, say: (text) => log.info(text) });
 }
 
 /** A limit in minutes as shown by `--show-config`: "none" when unset. */

@@ -351,6 +351,20 @@ const SweeperSchema = z
   })
   .prefault({});
 
+/** How `serve` restarts a part that fails (see docs/operations.md, "Supervision"). */
+const SupervisionSchema = z
+  .strictObject({
+    /** A part that fails this many times within `window_seconds` is given up, and `serve` exits 1. Default 5. */
+    max_failures: z.number().int().positive().default(5),
+    /** The window in which failures are counted. Default 600 s. */
+    window_seconds: z.number().positive().default(600),
+    /** Seconds before the first restart; doubles with each failure in the window. Default 1. */
+    backoff_initial_seconds: z.number().nonnegative().default(1),
+    /** Longest wait before a restart. Default 60 s. */
+    backoff_max_seconds: z.number().nonnegative().default(60),
+  })
+  .prefault({});
+
 /**
  * A routing rule: jobs of runs that match go to `queue` instead of `queues.reduction_data_ready`
  * (e.g. a high-memory pool). Every condition given must match; the first matching rule wins.
@@ -433,6 +447,8 @@ export const ConfigSchema = z.strictObject({
   heartbeat: HeartbeatSchema,
   /** Resolves reductions left `running` or `queued` by a worker that is gone. */
   sweeper: SweeperSchema,
+  /** How `serve` restarts its parts when they fail. */
+  supervision: SupervisionSchema,
   /** Routing rules (checked after the ones kept in the database). Default: none. */
   routing: z.array(RouteSchema).default([]),
   /** How jobs are authenticated between coordinator and workers. */
@@ -441,6 +457,11 @@ export const ConfigSchema = z.strictObject({
   rerun_caps: RerunCapsSchema,
   /** Log level: trace, debug, info, warn, error. Default info. */
   log_level: z.enum(["trace", "debug", "info", "warn", "error"]).default("info"),
+  /**
+   * Append the JSON log lines to this file (relative to `data_dir`) instead of stderr; errors are
+   * still shown on stderr, as short lines. Default null: stderr (`serve --demo` sets `autoreduce.log`).
+   */
+  log_file: z.string().min(1).nullable().default(null),
 });
 
 /** The config as written in the file (every field optional). */

@@ -135,5 +135,6 @@ function resolvePaths(parsed: ParsedConfig, baseDir: string, source: string): Co
     archive: { ...parsed.archive, roots: parsed.archive.roots.map(abs) },
     scripts: { ...parsed.scripts, root: abs(parsed.scripts.root) },
     output: { ...parsed.output, root: abs(parsed.output.root) },
+    log_file: parsed.log_file && abs(parsed.log_file),
   };
 }

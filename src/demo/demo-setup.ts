@@ -6,6 +6,9 @@ import type { ConfigInput } from "../config/config-schema.ts";
 import { readJobKey } from "../config/job-key.ts";
 import { packageFile } from "../package-files.ts";
 
+/** The port of the demo's API: when it is taken, `serve --demo` uses a free one and says which. */
+export const DEMO_PORT = 8080;
+
 /** The demo instrument's name and experiment. */
 export const DEMO_INSTRUMENT = "DEMO";
 export const DEMO_EXPERIMENT = "IPTS-1234";
@@ -15,7 +18,7 @@ export const DEMO_EXPERIMENT = "IPTS-1234";
  * the DEMO instrument's reduction script, the job key (`job.key`, mode 0600, kept if there) and
  * `autoreduce.yaml`, which `serve --demo` then runs with. Returns the folder and the config file.
  */
-export function prepareDemo(dataDir?: string, apiPort = 8080): { dataDir: string; configFile: string } {
+export function prepareDemo(dataDir?: string, apiPort = DEMO_PORT): { dataDir: string; configFile: string } {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), "autoreduce-demo-"));
   mkdirSync(join(dir, "archive"), { recursive: true });
   const scriptDir = join(dir, "scripts", DEMO_INSTRUMENT);
@@ -37,6 +40,7 @@ export function prepareDemo(dataDir?: string, apiPort = 8080): { dataDir: string
     worker: { max_procs: 2 },
     api: { port: apiPort },
     security: { job_key_file: "job.key" },
+    log_file: "autoreduce.log",
   };
   const configFile = join(dir, "autoreduce.yaml");
   writeFileSync(

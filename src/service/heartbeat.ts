@@ -6,20 +6,20 @@ import type { Logger } from "../logging/logger.ts";
 import { normalizeDestination } from "../messages/destinations.ts";
 import { InvalidMessageError, parseMessage } from "../messages/message-error.ts";
 import type { Subscription, Transport } from "../transport/transport.ts";
+import { PARTS, type PartName } from "./part-registry.ts";
 
-/** Which part of the system a daemon process runs. */
-export type DaemonKind = "worker" | "coordinator" | "listener";
+/** Which part of the system is beating (one heartbeat per part, also when `serve` runs several). */
+export type DaemonKind = PartName;
 
 /**
- * The SNS `role` each kind announces. A worker is SNS's post-processing agent and says so, so that
- * WebMon and SNS's own monitoring read it as one; the SNS workflow manager announces no role (its
- * `src_name` is `workflowmgr`), so the coordinator takes that name as its role.
+ * The `role` each part announces, as declared in the part registry. A worker is SNS's
+ * post-processing agent and says so, so that WebMon and SNS's own monitoring read it as one; the
+ * SNS workflow manager announces no role (its `src_name` is `workflowmgr`), so the coordinator
+ * takes that name as its role.
  */
-export const ROLE_OF_KIND: Readonly<Record<DaemonKind, string>> = {
-  worker: "postprocessing",
-  coordinator: "workflowmgr",
-  listener: "listener",
-};
+export const ROLE_OF_KIND: Readonly<Record<DaemonKind, string>> = Object.fromEntries(
+  PARTS.map((part) => [part.name, part.role]),
+) as Record<DaemonKind, string>;
 
 /**
  * `status` of a heartbeat. `"0"`: running (SNS's value). `"stopped"`: the last heartbeat of a daemon
@@ -35,7 +35,7 @@ export type HeartbeatStatus = "0" | "stopped";
 export const HeartbeatMessageSchema = z.looseObject({
   /** The host name. */
   src_name: z.string().min(1),
-  /** `postprocessing` (worker), `workflowmgr` (coordinator), `listener`. */
+  /** `postprocessing` (worker), `workflowmgr` (coordinator), `listener`, `web`. */
   role: z.string().min(1),
   /** `"0"` while running; `"stopped"` in the last heartbeat of a clean stop. */
   status: z.string().min(1),
@@ -50,6 +50,12 @@ export const HeartbeatMessageSchema = z.looseObject({
   started_at: z.string().optional(),
   /** Seconds between its heartbeats. */
   interval_seconds: z.number().optional(),
+  /** The part's lifecycle state (`part-lifecycle.ts`): starting, running, draining, stopped, failed. */
+  part_state: z.string().optional(),
+  /** Times the part was restarted after a failure since its process started. */
+  restarts: z.number().int().nonnegative().optional(),
+  /** The first line of the part's last failure; null if it never failed. */
+  last_error: z.string().nullable().optional(),
   /** Worker: job ids running now. */
   running: z.array(z.string()).optional(),
   /** Worker: reductions it runs at once. */

@@ -66,7 +66,7 @@ export interface DaemonView {
   src_name: string;
   role: string;
   pid: number;
-  /** `worker`, `coordinator`, `listener`; null for a daemon that is not ours (an SNS agent). */
+  /** `worker`, `coordinator`, `listener`, `web`; null for a daemon that is not ours (an SNS agent). */
   kind: string | null;
   version: string | null;
   status: string;
@@ -76,6 +76,12 @@ export interface DaemonView {
   first_seen_at: string;
   last_seen_at: string;
   started_at: string | null;
+  /** The part's lifecycle state (starting, running, draining, stopped, failed); null if not sent. */
+  part_state: string | null;
+  /** Times the part was restarted after a failure (by `serve`); null if not sent. */
+  restarts: number | null;
+  /** The first line of the part's last failure; null if none. */
+  last_error: string | null;
   /** Worker: job ids running at its last heartbeat. */
   running: string[] | null;
   /** Worker: job ids it holds waiting for a slot at its last heartbeat. */
@@ -124,6 +130,9 @@ export async function listDaemons(
       first_seen_at: new Date(row.first_seen_at).toISOString(),
       last_seen_at: new Date(row.last_seen_at).toISOString(),
       started_at: stringOr(body.started_at),
+      part_state: stringOr(body.part_state),
+      restarts: typeof body.restarts === "number" ? body.restarts : null,
+      last_error: stringOr(body.last_error),
       running: Array.isArray(body.running) ? body.running.map(String) : null,
       waiting: Array.isArray(body.waiting) ? body.waiting.map(String) : null,
       slots: typeof body.slots === "number" ? body.slots : null,

@@ -38,19 +38,10 @@ export async function startApiServer(deps: {
   host: string;
   port: number;
   log: Logger;
-  /**
-   * @deprecated The shared `AUTOREDUCE_API_TOKEN` is no longer accepted (each holder has a token
-   * of their own: `autoreduce token create`). Given: a warning says so; it grants nothing.
-   */
-  token?: string | undefined;
 }): Promise<{ app: FastifyInstance; url: string }> {
   const app = Fastify({ logger: false });
   const bad = (issues: z.ZodError) => ({ error: "bad request", detail: describeIssues(issues) });
 
-  if (deps.token)
-    deps.log.warn(
-      "AUTOREDUCE_API_TOKEN is no longer used and grants nothing: give each holder a token of their own with `autoreduce token create`",
-    );
   registerBearerAuth(app, deps.database, deps.log);
 
   app.get("/healthz", async () => ({ ok: true }));

@@ -8,7 +8,7 @@ import { tempDir } from "../helpers/temp-dir.ts";
 const scratch = tempDir();
 after(() => scratch.cleanup());
 
-for (const command of ["serve", "submit", "runs", "status", "coordinator", "worker", "listener"]) {
+for (const command of ["serve", "submit", "runs", "status", "coordinator", "worker", "listener", "web"]) {
   test(`autoreduce ${command} --help explains the command and exits 0`, async () => {
     const result = await cli([command, "--help"]);
     assert.equal(result.code, 0);

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { type Daemon, startDaemon, waitForRun } from "../helpers/deployment.ts";
@@ -7,16 +8,26 @@ import { tempDir } from "../helpers/temp-dir.ts";
 import { waitFor } from "../helpers/wait-for.ts";
 
 const scratch = tempDir("autoreduce-demo-test-");
-let serve: Daemon | null = null;
+const cleanups: Array<() => unknown> = [];
 after(async () => {
-  await serve?.stop();
+  for (const cleanup of cleanups.reverse()) await cleanup();
   scratch.cleanup();
 });
 
+/** The first test's demo, which the second one stops and reads. */
+let first: Daemon | null = null;
+
+function demo(args: string[]): Daemon {
+  const serve = startDaemon(["serve", "--demo", "--demo-interval", "1", ...args]);
+  cleanups.push(() => serve.stop());
+  return serve;
+}
+
 test("serve --demo: simulated runs appear and are really reduced, in the terminal and at the API", async () => {
-  serve = startDaemon(["serve", "--demo", "--data-dir", scratch.path, "--demo-interval", "1", "--port", "0"]);
+  const serve = demo(["--data-dir", scratch.path, "--port", "0"]);
+  first = serve;
   const configFile = join(scratch.path, "autoreduce.yaml");
-  await waitFor(() => existsSync(configFile), "the demo config to be written", 20_000);
+  await waitFor(() => existsSync(configFile), "the demo config to be written", 60_000);
   const run = await waitForRun(
     configFile,
     (r) => r.instrument === "DEMO" && r.status === "completed",
@@ -34,13 +45,45 @@ test("serve --demo: simulated runs appear and are really reduced, in the termina
     data.series.every((s) => s.y.reduce((a, b) => a + b, 0) > 0),
     "every bank has counts",
   );
-  await waitFor(
-    () => /DEMO \d+ v0: completed/.test(serve?.output() ?? ""),
-    "the terminal to show a completed run",
-  );
+  await waitFor(() => /DEMO \d+ v0: completed/.test(serve.output()), "the terminal to show a completed run");
   const api = /API: (http:\/\/\S+)\/api\/v1\/runs/.exec(serve.output())?.[1];
   const runs = (await (await fetch(`${api}/api/v1/runs?instrument=DEMO`)).json()) as Array<{
     status: string;
   }>;
   assert.ok(runs.some((r) => r.status === "completed"));
+});
+
+test("serve --demo's terminal shows short human lines, and the JSON log lines go to DIR/autoreduce.log", async () => {
+  // The first test's demo ran long enough to log its parts starting and its runs.
+  assert.ok(first, "the first test started a demo");
+  assert.equal(await first.stop(), 0);
+  const console = first.output().split("\n").filter(Boolean);
+  assert.ok(console.length > 5, console.join("\n"));
+  const json = console.filter((line) => line.trimStart().startsWith("{"));
+  assert.deepEqual(json, [], "no raw JSON on the console");
+  assert.ok(
+    console.every((line) => /^\d{1,2}:\d{2}:\d{2}( [AP]M)? {2}\S/.test(line)),
+    `every line is a time and a short text:\n${console.join("\n")}`,
+  );
+  assert.ok(console.some((line) => line.includes(`detailed log in ${join(scratch.path, "autoreduce.log")}`)));
+  const log = readFileSync(join(scratch.path, "autoreduce.log"), "utf8").split("\n").filter(Boolean);
+  const entries = log.map((line) => JSON.parse(line) as { msg: string; part?: string });
+  assert.ok(entries.some((e) => e.msg === "part running" && e.part === "coordinator"));
+  assert.ok(entries.some((e) => /announced DEMO run \d+/.test(e.msg)));
+});
+
+test("serve --demo falls back to a free port when its port is taken, and says which address to open", async () => {
+  const blocker = createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+  cleanups.push(() => new Promise((resolve) => blocker.close(resolve)));
+  const taken = (blocker.address() as { port: number }).port;
+  const dir = tempDir("autoreduce-demo-port-");
+  cleanups.push(dir.cleanup);
+  const serve = demo(["--data-dir", dir.path, "--port", String(taken)]);
+  await waitFor(() => serve.output().includes("running; press Ctrl-C"), "the demo to run", 30_000);
+  assert.match(serve.output(), new RegExp(`port ${taken} is taken: using a free port instead`));
+  const api = /API: (http:\/\/127\.0\.0\.1:(\d+))\/api\/v1\/runs/.exec(serve.output());
+  assert.ok(api, serve.output());
+  assert.notEqual(Number(api[2]), taken);
+  assert.equal((await fetch(`${api[1]}/healthz`)).status, 200);
 });

@@ -66,8 +66,8 @@ test("a coordinator and a worker in their own processes show as ok, with their r
 
   const text = await cli(["status", "--config", d.configFile]);
   assert.equal(text.code, 0, text.stderr);
-  assert.match(text.stdout, /^Daemons:\nNAME +ROLE +PID +STATE +LAST SEEN +RUNNING +SLOTS$/m);
-  assert.match(text.stdout, new RegExp(`postprocessing +${worker.proc.pid} +ok +\\d+ s ago +0 +4`));
+  assert.match(text.stdout, /^Daemons:\nNAME +ROLE +PID +STATE +PART +LAST SEEN +RUNNING +SLOTS$/m);
+  assert.match(text.stdout, new RegExp(`postprocessing +${worker.proc.pid} +ok +running +\\d+ s ago +0 +4`));
 });
 
 test("a worker killed with SIGKILL turns stale after stale_seconds, then dead after dead_seconds", async () => {
@@ -89,21 +89,32 @@ test("a worker stopped with SIGTERM shows as stopped, and so does the coordinato
   assert.equal(rows.find((row) => row.pid === worker.proc.pid)?.state, "dead", "the killed one stays dead");
 });
 
-test("serve beats once per part (coordinator, worker, listener) and a SIGTERM shows each stopped", async () => {
-  const serve = await startServe(d.configFile);
+test("serve beats once per part (coordinator, worker, web, listener) and a SIGTERM shows each stopped", async () => {
+  const serve = await startServe(d.configFile, []);
   daemons.push(serve);
   const roles = async (state: DaemonView["state"]) =>
     (await listed())
       .filter((row) => row.pid === serve.proc.pid && row.state === state)
       .map((row) => row.role)
       .sort();
-  const all = ["listener", "postprocessing", "workflowmgr"];
-  await waitFor(async () => (await roles("ok")).join() === all.join(), "three parts ok", 30_000, 100);
+  const all = ["listener", "postprocessing", "web", "workflowmgr"];
+  await waitFor(async () => (await roles("ok")).join() === all.join(), "four parts ok", 30_000, 100);
+  const rows = (await listed()).filter((row) => row.pid === serve.proc.pid);
+  assert.deepEqual(
+    rows.map((row) => [row.role, row.part_state, row.restarts]).sort(),
+    all.map((role) => [role, "running", 0]),
+    "each part says it is running and was never restarted",
+  );
   assert.equal(await serve.stop(), 0);
   await waitFor(
     async () => (await roles("stopped")).join() === all.join(),
-    "three parts stopped",
+    "four parts stopped",
     10_000,
     100,
+  );
+  const last = (await listed()).filter((row) => row.pid === serve.proc.pid);
+  assert.deepEqual(
+    last.map((row) => row.part_state),
+    all.map(() => "stopped"),
   );
 });

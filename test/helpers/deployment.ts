@@ -153,6 +153,6 @@ export function waitForRun(
 /** `autoreduce serve --config FILE --no-api`, waited for until it says it is running. */
 export async function startServe(configFile: string, extra: string[] = ["--no-api"]): Promise<Daemon> {
   const serve = startDaemon(["serve", "--config", configFile, ...extra]);
-  await waitFor(() => serve.output().includes("running; press Ctrl-C"), "serve to start", 20_000);
+  await waitFor(() => serve.output().includes("running; press Ctrl-C"), "serve to start", 60_000);
   return serve;
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { formatAge, formatRunning } from "../../src/cli/status-command.ts";
+import { formatAge, formatPart, formatRunning } from "../../src/cli/status-command.ts";
 import { type DaemonState, daemonState } from "../../src/store/heartbeat-store.ts";
 
 // Stale after 15 s (SNS WebMon's yellow), dead after 120 s.
@@ -40,4 +40,12 @@ test("the RUNNING cell: '-' for a daemon that is not a worker, the count and the
   assert.equal(formatRunning([]), "0");
   assert.equal(formatRunning(["1f0c2a9e-aaaa", "77b3d1c4-bbbb"]), "2: 1f0c2a9e, 77b3d1c4");
   assert.equal(formatRunning(["a", "b", "c", "d"]), "4: a, b, c, ...");
+});
+
+test("the PART cell: the lifecycle state, with the restarts when there were any; '-' when not sent", () => {
+  assert.equal(formatPart(null, null), "-");
+  assert.equal(formatPart("running", 0), "running");
+  assert.equal(formatPart("running", null), "running");
+  assert.equal(formatPart("failed", 1), "failed, 1 restart");
+  assert.equal(formatPart("running", 3), "running, 3 restarts");
 });

@@ -35,7 +35,11 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
     test("a daemon's heartbeats make one row: the last wins, first_seen stays", async () => {
       await database.db.deleteFrom("heartbeats").execute();
       await recordHeartbeat(database, workerBeat({ running: [] }), T0);
-      await recordHeartbeat(database, workerBeat({ running: ["job-a", "job-b"] }), T0 + 5000);
+      await recordHeartbeat(
+        database,
+        workerBeat({ running: ["job-a", "job-b"], part_state: "running", restarts: 1, last_error: "boom" }),
+        T0 + 5000,
+      );
       const [daemon, ...others] = await listDaemons(database, T0 + 8000, limits);
       assert.equal(others.length, 0);
       assert.deepEqual(daemon, {
@@ -51,6 +55,9 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
         first_seen_at: new Date(T0).toISOString(),
         last_seen_at: new Date(T0 + 5000).toISOString(),
         started_at: new Date(T0).toISOString(),
+        part_state: "running",
+        restarts: 1,
+        last_error: "boom",
         running: ["job-a", "job-b"],
         waiting: null,
         slots: 4,
@@ -61,6 +68,12 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
     test("silence makes a daemon stale, then dead; a clean stop shows as stopped", async () => {
       await database.db.deleteFrom("heartbeats").execute();
       await recordHeartbeat(database, workerBeat({ pid: "1" }), T0);
+      const sns = (await listDaemons(database, T0, limits))[0];
+      assert.deepEqual(
+        [sns?.part_state, sns?.restarts, sns?.last_error],
+        [null, null, null],
+        "a heartbeat without our part fields (an SNS agent's) shows none",
+      );
       await recordHeartbeat(database, workerBeat({ pid: "2", status: "stopped" }), T0);
       const at = async (ms: number) =>
         (await listDaemons(database, T0 + ms, limits)).map((d) => [d.pid, d.state]);
@@ -89,6 +102,12 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
     test("daemons not heard from for more than a day are left out, unless all are asked for", async () => {
       await database.db.deleteFrom("heartbeats").execute();
       await recordHeartbeat(database, workerBeat({ pid: "1" }), T0);
+      const sns = (await listDaemons(database, T0, limits))[0];
+      assert.deepEqual(
+        [sns?.part_state, sns?.restarts, sns?.last_error],
+        [null, null, null],
+        "a heartbeat without our part fields (an SNS agent's) shows none",
+      );
       await recordHeartbeat(database, workerBeat({ pid: "2" }), T0 + 2 * 86_400_000);
       const now = T0 + 2 * 86_400_000 + 1000;
       assert.deepEqual(

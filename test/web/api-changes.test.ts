@@ -61,7 +61,6 @@ describe("JSON API: changes need a holder's token whose role covers the instrume
       log: silentLogger(),
       host: "127.0.0.1",
       port: 0,
-      token: "the-old-shared-token",
     }));
   });
   after(async () => {
