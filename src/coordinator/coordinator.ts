@@ -5,11 +5,12 @@ import { StatusReportSchema } from "../messages/status-report.ts";
 import { waitOutOutages } from "../store/database-outage.ts";
 import {
   applyReport,
-  findReductionForReport,
+  findJobForReport,
   jobMessageFor,
   markDispatched,
   undispatchedReductions,
 } from "../store/reduction-store.ts";
+import { asReduction } from "../store/job-store.ts";
 import { type ReductionRow, recordReadyRun } from "../store/run-store.ts";
 import type { ReductionStatus } from "../store/schema.ts";
 import type { SqlDatabase } from "../store/state-database.ts";
@@ -205,7 +206,8 @@ export class Coordinator {
       StatusReportSchema,
     );
     if (!report) return;
-    const reduction = await findReductionForReport(database, report);
+    // By job id a report may be about a job of any kind (a watch step, a trigger): the same path.
+    const reduction = await findJobForReport(database, report);
     if (!reduction) {
       const reason = `no reduction is known for ${report.instrument} run ${report.run_number}${report.job_id ? ` (job ${report.job_id})` : ""}`;
       await sendToErrorQueue(transport, config.queues.postprocess_error, message, reason);
@@ -219,7 +221,9 @@ export class Coordinator {
       const status = statusAfter(current.status, kind);
       return status ? { status, fields: reportFields(kind, report, current, now) } : null;
     });
-    if (result?.next) {
+    if (result?.next && result.current.kind !== "reduction") {
+      log.info({ job_id: reduction.job_id, kind: result.current.kind, status: result.next.status }, "job changed");
+    } else if (result?.next) {
       if (kind === "started" && (report.attempt ?? 1) > 1) {
         log.warn(
           { job_id: reduction.job_id, attempt: report.attempt },
@@ -228,7 +232,7 @@ export class Coordinator {
       }
       const text = (result.next.fields.message as string | null | undefined) ?? null;
       this.changed(
-        result.current,
+        asReduction(result.current),
         report.instrument.toUpperCase(),
         report.run_number,
         result.next.status,

@@ -1,9 +1,10 @@
 import { randomUUID } from "node:crypto";
-import type { Kysely, Selectable } from "kysely";
-import type { ReductionStatus, ReductionsTable, StateSchema } from "./schema.ts";
+import type { Kysely } from "kysely";
+import { asReduction, type ReductionRow } from "./job-store.ts";
+import type { ReductionStatus, StateSchema } from "./schema.ts";
 import type { SqlDatabase } from "./state-database.ts";
 
-export type ReductionRow = Selectable<ReductionsTable>;
+export type { ReductionRow } from "./job-store.ts";
 
 /** A run that is ready for reduction, as the coordinator accepted it. */
 export interface ReadyRun {
@@ -63,24 +64,24 @@ export async function recordReadyRun(
 ): Promise<RecordResult> {
   return database.transaction(async (trx) => {
     const seen = await trx
-      .selectFrom("run_events")
-      .select(["reduction_id"])
+      .selectFrom("job_events")
+      .select(["job_row_id"])
       .where("message_id", "=", ready.messageId)
       .executeTakeFirst();
-    if (seen) return { kind: "duplicate", reduction: await reductionById(trx, seen.reduction_id) };
+    if (seen) return { kind: "duplicate", reduction: await reductionById(trx, seen.job_row_id) };
     if (ready.dedupeKey) {
       const same = await trx
-        .selectFrom("reductions")
+        .selectFrom("jobs")
         .selectAll()
         .where("dedupe_key", "=", ready.dedupeKey)
         .executeTakeFirst();
-      if (same) return { kind: "duplicate", reduction: same };
+      if (same) return { kind: "duplicate", reduction: asReduction(same) };
     }
     const instrument = await findOrCreateInstrument(trx, ready.instrument, ready.facility, now);
     const experimentId = await findOrCreateExperiment(trx, ready.experiment, now);
     const runId = await upsertRun(trx, instrument.id, experimentId, ready, now);
     const last = await trx
-      .selectFrom("reductions")
+      .selectFrom("jobs")
       .select((eb) => eb.fn.max("version").as("v"))
       .where("run_id", "=", runId)
       .executeTakeFirst();
@@ -90,8 +91,9 @@ export async function recordReadyRun(
       ? `instrument ${ready.instrument} is paused`
       : (ready.initial?.message ?? null);
     const reduction = await trx
-      .insertInto("reductions")
+      .insertInto("jobs")
       .values({
+        kind: "reduction",
         run_id: runId,
         version,
         job_id: randomUUID(),
@@ -110,12 +112,13 @@ export async function recordReadyRun(
         updated_at: now,
       })
       .returningAll()
-      .executeTakeFirstOrThrow();
+      .executeTakeFirstOrThrow()
+      .then(asReduction);
     await trx
-      .insertInto("run_events")
+      .insertInto("job_events")
       .values({
         run_id: runId,
-        reduction_id: reduction.id,
+        job_row_id: reduction.id,
         destination: ready.destination,
         message_id: ready.messageId,
         body: ready.body,
@@ -128,7 +131,8 @@ export async function recordReadyRun(
 
 async function reductionById(db: Kysely<StateSchema>, id: number | null): Promise<ReductionRow | null> {
   if (id === null) return null;
-  return (await db.selectFrom("reductions").selectAll().where("id", "=", id).executeTakeFirst()) ?? null;
+  const row = await db.selectFrom("jobs").selectAll().where("id", "=", id).executeTakeFirst();
+  return row ? asReduction(row) : null;
 }
 
 // One statement each: the no-op update makes RETURNING give the row whether it was new or not.
