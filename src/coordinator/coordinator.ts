@@ -222,7 +222,10 @@ export class Coordinator {
       return status ? { status, fields: reportFields(kind, report, current, now) } : null;
     });
     if (result?.next && result.current.kind !== "reduction") {
-      log.info({ job_id: reduction.job_id, kind: result.current.kind, status: result.next.status }, "job changed");
+      log.info(
+        { job_id: reduction.job_id, kind: result.current.kind, status: result.next.status },
+        "job changed",
+      );
     } else if (result?.next) {
       if (kind === "started" && (report.attempt ?? 1) > 1) {
         log.warn(

@@ -53,15 +53,17 @@ export interface NewJob {
   event?: { messageId: string; destination: string; body: string };
 }
 
-export type CreateJobResult =
-  | { kind: "created"; job: JobRow }
-  | { kind: "duplicate"; job: JobRow | null };
+export type CreateJobResult = { kind: "created"; job: JobRow } | { kind: "duplicate"; job: JobRow | null };
 
 /**
  * Creates a `queued` job of a kind other than `reduction` (reductions are made by
  * `recordReadyRun`, with their run), with its request as the first event, in one transaction.
  */
-export async function createJob(database: SqlDatabase, job: NewJob, now = Date.now()): Promise<CreateJobResult> {
+export async function createJob(
+  database: SqlDatabase,
+  job: NewJob,
+  now = Date.now(),
+): Promise<CreateJobResult> {
   return database.transaction(async (trx) => {
     const messageId = job.event?.messageId;
     if (messageId !== undefined) {
@@ -120,5 +122,7 @@ export async function createJob(database: SqlDatabase, job: NewJob, now = Date.n
 
 /** A job by its id in messages (any kind), or null. */
 export async function findJob(database: SqlDatabase, jobId: string): Promise<JobRow | null> {
-  return (await database.db.selectFrom("jobs").selectAll().where("job_id", "=", jobId).executeTakeFirst()) ?? null;
+  return (
+    (await database.db.selectFrom("jobs").selectAll().where("job_id", "=", jobId).executeTakeFirst()) ?? null
+  );
 }

@@ -16,11 +16,7 @@ export async function findJobForReport(
   const { db } = database;
   if (report.job_id) {
     return (
-      (await db
-        .selectFrom("jobs")
-        .selectAll()
-        .where("job_id", "=", report.job_id)
-        .executeTakeFirst()) ?? null
+      (await db.selectFrom("jobs").selectAll().where("job_id", "=", report.job_id).executeTakeFirst()) ?? null
     );
   }
   const row = await db
@@ -43,9 +39,7 @@ export interface ReportEvent {
 }
 
 /** The status a report moves a job to, decided from the job as it is now. */
-export type ReportDecision = (
-  current: JobRow,
-) => { status: JobStatus; fields: Updateable<JobsTable> } | null;
+export type ReportDecision = (current: JobRow) => { status: JobStatus; fields: Updateable<JobsTable> } | null;
 
 /**
  * Appends a worker report to the job's events (and so its run's) and applies `decide` to the job
