@@ -3,6 +3,7 @@ import type { Logger } from "../logging/logger.ts";
 import { InvalidMessageError } from "../messages/message-error.ts";
 import { StatusReportSchema } from "../messages/status-report.ts";
 import { waitOutOutages } from "../store/database-outage.ts";
+import { asReduction } from "../store/job-store.ts";
 import {
   applyReport,
   findJobForReport,
@@ -10,7 +11,6 @@ import {
   markDispatched,
   undispatchedReductions,
 } from "../store/reduction-store.ts";
-import { asReduction } from "../store/job-store.ts";
 import { type ReductionRow, recordReadyRun } from "../store/run-store.ts";
 import type { ReductionStatus } from "../store/schema.ts";
 import type { SqlDatabase } from "../store/state-database.ts";
