@@ -7,7 +7,8 @@ import type { SqlDatabase } from "./state-database.ts";
 
 /**
  * Finds the job a worker report is about: by job id (a job of any kind), else (an SNS report
- * without one) the latest reduction version of the run.
+ * without one) the latest reduction version of the run. (The coordinator passes a job id
+ * straight to `applyReport`, which saves this look-up.)
  */
 export async function findJobForReport(
   database: SqlDatabase,
@@ -41,27 +42,38 @@ export interface ReportEvent {
 /** The status a report moves a job to, decided from the job as it is now. */
 export type ReportDecision = (current: JobRow) => { status: JobStatus; fields: Updateable<JobsTable> } | null;
 
+/** A report names a job (by its id in messages) that is not in the database. Bad input: a retry cannot help. */
+export class UnknownJobError extends Error {
+  override readonly name = "UnknownJobError";
+  constructor(readonly jobId: string) {
+    super(`no job ${jobId} is known`);
+  }
+}
+
 /**
  * Appends a worker report to the job's events (and so its run's) and applies `decide` to the job
  * as it is inside the transaction (locked), so that reports handled at the same time on different
- * queues (STARTED and COMPLETE) cannot undo or lose each other. Works for a job of any kind.
+ * queues (STARTED and COMPLETE) cannot undo or lose each other. Works for a job of any kind,
+ * found by row id or by its id in messages (UnknownJobError if there is none).
  * Returns null for a redelivered report (already recorded), else the decision taken (null:
  * recorded but no change).
  *
- * The event's unique message id is the dedupe: the insert does nothing for a message already
- * recorded, which saves a look-up per report.
+ * The job is read only inside the transaction, and the event's unique message id is the dedupe
+ * (the insert does nothing for a message already recorded): three statements per report.
  */
 export async function applyReport(
   database: SqlDatabase,
-  jobRowId: number,
+  job: number | { jobId: string },
   event: ReportEvent,
   decide: ReportDecision,
   now = Date.now(),
 ): Promise<{ next: ReturnType<ReportDecision>; current: JobRow } | null> {
   return database.transaction(async (trx) => {
-    let query = trx.selectFrom("jobs").selectAll().where("id", "=", jobRowId);
+    let query = trx.selectFrom("jobs").selectAll();
+    query = typeof job === "number" ? query.where("id", "=", job) : query.where("job_id", "=", job.jobId);
     if (database.dialect === "postgres") query = query.forUpdate();
-    const current = await query.executeTakeFirstOrThrow();
+    const current = await query.executeTakeFirst();
+    if (!current) throw new UnknownJobError(typeof job === "number" ? `#${job}` : job.jobId);
     const recorded = await trx
       .insertInto("job_events")
       .values({
