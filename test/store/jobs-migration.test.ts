@@ -5,12 +5,7 @@ import { createJob } from "../../src/store/job-store.ts";
 import { stateMigrations } from "../../src/store/migrations/index.ts";
 import { recordReadyRun } from "../../src/store/run-store.ts";
 import { listRuns, runEvents, statusCounts } from "../../src/store/run-views.ts";
-import {
-  migrate,
-  openSqlDatabase,
-  openStateDatabase,
-  type SqlDatabase,
-} from "../../src/store/state-database.ts";
+import { migrate, openSqlDatabase, type SqlDatabase } from "../../src/store/state-database.ts";
 import { createTestDatabase } from "../helpers/postgres.ts";
 import { tempDir } from "../helpers/temp-dir.ts";
 
@@ -189,7 +184,9 @@ async function seedAt003(url: string): Promise<void> {
   try {
     const all = stateMigrations(database.dialect);
     const upTo003 = Object.fromEntries(Object.entries(all).filter(([name]) => name < "004"));
-    await migrate(database, upTo003, "state_migrations");
+    // A later number that ran first (as 005 did on the main line before 004 was merged).
+    const later = { "005-later": { up: async () => {} } };
+    await migrate(database, { ...upTo003, ...later }, "state_migrations");
     const db = database.db as Kysely<Record<string, Record<string, unknown>>>;
     await db
       .insertInto("instruments")
@@ -249,7 +246,7 @@ async function seedAt003(url: string): Promise<void> {
 }
 
 for (const backend of ["SQLite", "PostgreSQL"] as const) {
-  describe(`migration 004 (jobs) on ${backend}`, () => {
+  describe(`migration 004 (jobs) on ${backend}, on a database at 003 that also ran a later number`, () => {
     let database: SqlDatabase;
     let cleanup: () => Promise<void>;
     before(async () => {
@@ -264,7 +261,18 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
         cleanup = scratch.drop;
       }
       await seedAt003(url);
-      database = await openStateDatabase(url);
+      // Every migration of this version, with the later number kept, as on a database of main.
+      const openAll = async () => {
+        const opened = openSqlDatabase(url);
+        const later = { "005-later": { up: async () => {} } };
+        await migrate(
+          opened as SqlDatabase<unknown>,
+          { ...stateMigrations(opened.dialect), ...later },
+          "state_migrations",
+        );
+        return opened;
+      };
+      database = await openAll();
     });
     after(async () => {
       await database.close();
