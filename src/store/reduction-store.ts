@@ -219,6 +219,7 @@ export async function cancelLatest(
       .selectAll("jobs")
       .where("instruments.name", "=", instrument.toUpperCase())
       .where("runs.run_number", "=", runNumber)
+      .where("jobs.kind", "=", "reduction")
       .orderBy("jobs.version", "desc")
       .executeTakeFirst();
     if (!latest) return { reduction: null, reason: `no run ${runNumber} of ${instrument.toUpperCase()}` };

@@ -84,6 +84,7 @@ export async function recordReadyRun(
       .selectFrom("jobs")
       .select((eb) => eb.fn.max("version").as("v"))
       .where("run_id", "=", runId)
+      .where("kind", "=", "reduction")
       .executeTakeFirst();
     const version = last?.v === null || last?.v === undefined ? 0 : Number(last.v) + 1;
     const status: ReductionStatus = instrument.paused ? "skipped" : (ready.initial?.status ?? "queued");
