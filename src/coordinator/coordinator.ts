@@ -228,7 +228,7 @@ export class Coordinator {
       return;
     }
     if (!result?.next) return;
-    const { current, next } = result;
+    const { current, next, run } = result;
     if (current.kind !== "reduction") {
       log.info({ job_id: current.job_id, kind: current.kind, status: next.status }, "job changed");
       return;
@@ -240,7 +240,9 @@ export class Coordinator {
       );
     }
     const text = (next.fields.message as string | null | undefined) ?? null;
-    this.changed(asReduction(current), report.instrument.toUpperCase(), report.run_number, next.status, text);
+    // The run as recorded, not as the report claims it.
+    const instrument = run?.instrument ?? report.instrument.toUpperCase();
+    this.changed(asReduction(current), instrument, run?.run_number ?? report.run_number, next.status, text);
   }
 
   private changed(

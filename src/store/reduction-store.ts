@@ -67,13 +67,24 @@ export async function applyReport(
   event: ReportEvent,
   decide: ReportDecision,
   now = Date.now(),
-): Promise<{ next: ReturnType<ReportDecision>; current: JobRow } | null> {
+): Promise<{ next: ReturnType<ReportDecision>; current: JobRow; run: RecordedRun | null } | null> {
   return database.transaction(async (trx) => {
-    let query = trx.selectFrom("jobs").selectAll();
-    query = typeof job === "number" ? query.where("id", "=", job) : query.where("job_id", "=", job.jobId);
-    if (database.dialect === "postgres") query = query.forUpdate();
-    const current = await query.executeTakeFirst();
-    if (!current) throw new UnknownJobError(typeof job === "number" ? `#${job}` : job.jobId);
+    let query = trx
+      .selectFrom("jobs")
+      .leftJoin("runs", "runs.id", "jobs.run_id")
+      .leftJoin("instruments", "instruments.id", "runs.instrument_id")
+      .selectAll("jobs")
+      .select(["instruments.name as run_instrument", "runs.run_number as run_number"]);
+    query =
+      typeof job === "number" ? query.where("jobs.id", "=", job) : query.where("jobs.job_id", "=", job.jobId);
+    if (database.dialect === "postgres") query = query.forUpdate("jobs");
+    const row = await query.executeTakeFirst();
+    if (!row) throw new UnknownJobError(typeof job === "number" ? `#${job}` : job.jobId);
+    const { run_instrument, run_number, ...current } = row;
+    const run =
+      run_instrument === null || run_number === null
+        ? null
+        : { instrument: run_instrument, run_number: Number(run_number) };
     const recorded = await trx
       .insertInto("job_events")
       .values({
@@ -96,8 +107,14 @@ export async function applyReport(
         .where("id", "=", current.id)
         .execute();
     }
-    return { next, current };
+    return { next, current, run };
   });
+}
+
+/** The run a reduction belongs to, as recorded (not as a report claims). */
+export interface RecordedRun {
+  instrument: string;
+  run_number: number;
 }
 
 /** Records that the message of a job was sent, and the message itself as an event of the job (and its run). */

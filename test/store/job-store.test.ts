@@ -4,7 +4,7 @@ import { after, before, describe, test } from "node:test";
 import { statusAfter } from "../../src/coordinator/reduction-lifecycle.ts";
 import { asReduction, createJob, findJob, NotAReductionError } from "../../src/store/job-store.ts";
 import { jobDetail, listJobs } from "../../src/store/job-views.ts";
-import { applyReport, undispatchedReductions } from "../../src/store/reduction-store.ts";
+import { applyReport, UnknownJobError, undispatchedReductions } from "../../src/store/reduction-store.ts";
 import { recordReadyRun } from "../../src/store/run-store.ts";
 import { listRuns, statusCounts } from "../../src/store/run-views.ts";
 import type { SqlDatabase } from "../../src/store/state-database.ts";
@@ -115,6 +115,22 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
 
     test("jobs of every kind are listed alike, filtered by kind, status and subject, a page at a time", async () => {
       const reduction = await recordReadyRun(database, reductionOf(7));
+      const byJobId = await applyReport(
+        database,
+        { jobId: reduction.reduction?.job_id ?? "" },
+        { messageId: "r7-seen", destination: "seen", body: "{}" },
+        () => null,
+      );
+      assert.deepEqual(byJobId?.run, { instrument: "NOM", run_number: 7 }, "a reduction's run as recorded");
+      await assert.rejects(
+        applyReport(
+          database,
+          { jobId: "no-such-job" },
+          { messageId: "x", destination: "x", body: "{}" },
+          () => null,
+        ),
+        UnknownJobError,
+      );
       for (let i = 0; i < 5; i++) {
         await createJob(database, { kind: "live", subject: `LIVE${i % 2}`, reason: "live", startedBy: null });
       }
