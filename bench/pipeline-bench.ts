@@ -139,7 +139,7 @@ async function send(stack: Stack, run: number, path: string): Promise<number> {
 async function waitAllDone(stack: Stack, count: number): Promise<void> {
   for (;;) {
     const runs = await stack.database.db
-      .selectFrom("reductions")
+      .selectFrom("jobs")
       .select((eb) => eb.fn.countAll<number>().as("n"))
       .where("status", "=", "completed")
       .executeTakeFirstOrThrow();
@@ -163,7 +163,7 @@ async function overhead(runs: number, backend: Backend) {
       const [view] = await listRuns(stack.database, { runNumber: run });
       const out = view?.output_dir ?? "";
       const row = await stack.database.db
-        .selectFrom("reductions")
+        .selectFrom("jobs")
         .select("updated_at")
         .where("job_id", "=", view?.job_id ?? "")
         .executeTakeFirstOrThrow();

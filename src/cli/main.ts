@@ -14,6 +14,7 @@ const LOADERS: Record<string, Loader> = {
   serve: async () => [(await import("./serve-command.ts")).serveCommand()],
   submit: async () => [(await import("./submit-command.ts")).submitCommand()],
   runs: async () => [(await import("./runs-command.ts")).runsCommand()],
+  jobs: async () => [(await import("./jobs-command.ts")).jobsCommand()],
   status: async () => [(await import("./status-command.ts")).statusCommand()],
   rerun: async () => [(await import("./rerun-command.ts")).rerunCommand()],
   vars: async () => [(await import("./vars-command.ts")).varsCommand()],

@@ -6,11 +6,13 @@ import { InvalidMessageError } from "../messages/message-error.ts";
 import { StatusReportSchema } from "../messages/status-report.ts";
 import { readNexusMetadata } from "../nexus/nexus-metadata.ts";
 import { waitOutOutages } from "../store/database-outage.ts";
+import { asReduction } from "../store/job-store.ts";
 import {
   applyReport,
-  findReductionForReport,
+  findJobForReport,
   jobMessageFor,
   markDispatched,
+  UnknownJobError,
   undispatchedReductions,
 } from "../store/reduction-store.ts";
 import { type RecordResult, type ReductionRow, recordReadyRun } from "../store/run-store.ts";
@@ -262,36 +264,42 @@ export class Coordinator {
       StatusReportSchema,
     );
     if (!report) return;
-    const reduction = await findReductionForReport(database, report);
-    if (!reduction) {
+    // By job id a report may be about a job of any kind (a watch step, a trigger): the same path.
+    // An SNS report without a job id is about the latest reduction version of its run.
+    const target = report.job_id ? { jobId: report.job_id } : (await findJobForReport(database, report))?.id;
+    const now = Date.now();
+    const event = { messageId: message.id, destination: message.destination, body: message.body };
+    const kind = queueKind === "retrying" && report.handed_back ? "handed_back" : queueKind;
+    let result: Awaited<ReturnType<typeof applyReport>>;
+    try {
+      if (target === undefined) throw new UnknownJobError("");
+      result = await applyReport(database, target, event, (current) => {
+        if (kind !== "complete" && (report.attempt ?? 1) < current.attempts) return null; // a stale attempt
+        const status = statusAfter(current.status, kind);
+        return status ? { status, fields: reportFields(kind, report, current, now) } : null;
+      });
+    } catch (e) {
+      if (!(e instanceof UnknownJobError)) throw e;
       const reason = `no reduction is known for ${report.instrument} run ${report.run_number}${report.job_id ? ` (job ${report.job_id})` : ""}`;
       await sendToErrorQueue(transport, config.queues.postprocess_error, message, reason);
       return;
     }
-    const now = Date.now();
-    const event = { messageId: message.id, destination: message.destination, body: message.body };
-    const kind = queueKind === "retrying" && report.handed_back ? "handed_back" : queueKind;
-    const result = await applyReport(database, reduction.id, event, (current) => {
-      if (kind !== "complete" && (report.attempt ?? 1) < current.attempts) return null; // a stale attempt
-      const status = statusAfter(current.status, kind);
-      return status ? { status, fields: reportFields(kind, report, current, now) } : null;
-    });
-    if (result?.next) {
-      if (kind === "started" && (report.attempt ?? 1) > 1) {
-        log.warn(
-          { job_id: reduction.job_id, attempt: report.attempt },
-          "reduction restarted after an interrupted attempt",
-        );
-      }
-      const text = (result.next.fields.message as string | null | undefined) ?? null;
-      this.changed(
-        result.current,
-        report.instrument.toUpperCase(),
-        report.run_number,
-        result.next.status,
-        text,
+    if (!result?.next) return;
+    const { current, next, run } = result;
+    if (current.kind !== "reduction") {
+      log.info({ job_id: current.job_id, kind: current.kind, status: next.status }, "job changed");
+      return;
+    }
+    if (kind === "started" && (report.attempt ?? 1) > 1) {
+      log.warn(
+        { job_id: current.job_id, attempt: report.attempt },
+        "reduction restarted after an interrupted attempt",
       );
     }
+    const text = (next.fields.message as string | null | undefined) ?? null;
+    // The run as recorded, not as the report claims it.
+    const instrument = run?.instrument ?? report.instrument.toUpperCase();
+    this.changed(asReduction(current), instrument, run?.run_number ?? report.run_number, next.status, text);
   }
 
   private changed(

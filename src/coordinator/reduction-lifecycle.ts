@@ -1,7 +1,8 @@
 import type { ReductionStatus } from "../store/schema.ts";
 
 /**
- * The lifecycle of one reduction version, in one place.
+ * The lifecycle of one reduction version, in one place. Every job follows it, whatever its kind
+ * (a watch step, a trigger, a live session: see the job record in docs/architecture.md).
  *
  * - `queued`: created; the job message is (or is about to be) on a worker queue.
  * - `running`: a worker reported STARTED.

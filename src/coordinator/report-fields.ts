@@ -1,7 +1,7 @@
 import type { Updateable } from "kysely";
 import type { StatusReport } from "../messages/status-report.ts";
-import type { ReductionRow } from "../store/run-store.ts";
-import type { ReductionsTable } from "../store/schema.ts";
+import type { JobRow } from "../store/job-store.ts";
+import type { JobsTable } from "../store/schema.ts";
 import type { Report } from "./reduction-lifecycle.ts";
 
 const ms = (iso: string | undefined, fallback: number) => {
@@ -9,13 +9,13 @@ const ms = (iso: string | undefined, fallback: number) => {
   return Number.isFinite(t) ? t : fallback;
 };
 
-/** The reduction fields a worker report sets, besides the status. */
+/** The job fields (any kind) a worker report sets, besides the status. */
 export function reportFields(
   kind: Report,
   report: StatusReport,
-  current: ReductionRow,
+  current: JobRow,
   now: number,
-): Updateable<ReductionsTable> {
+): Updateable<JobsTable> {
   const host = report.host ?? report.information ?? current.host;
   const attempts = Math.max(current.attempts, report.attempt ?? 1);
   const common = {
@@ -27,6 +27,7 @@ export function reportFields(
   };
   const ran = {
     ...(report.executor ? { executor: report.executor } : {}),
+    ...(report.external_id ? { external_id: report.external_id } : {}),
     ...(report.peak_memory_bytes != null ? { peak_memory_bytes: report.peak_memory_bytes } : {}),
   };
   // What every final report of a script that ran sets.

@@ -36,6 +36,8 @@ export const StatusReportSchema = z.looseObject({
   handed_back: z.boolean().optional(),
   /** Where the script ran (`local`, `ssh`, `slurm`). */
   executor: z.string().optional(),
+  /** The executor's own id of the execution (the script's pid, a Slurm job id); stored as the job's `external_id`. */
+  external_id: z.string().max(200).optional(),
   /** Highest resident memory of the script's process tree (bytes). */
   peak_memory_bytes: z.number().int().nonnegative().nullable().optional(),
 });

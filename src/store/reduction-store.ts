@@ -1,33 +1,34 @@
 import type { Updateable } from "kysely";
 import { jobMessage } from "../coordinator/job-message.ts";
-import type { ReductionRow } from "./run-store.ts";
+import { asReduction, type JobRow, type ReductionRow } from "./job-store.ts";
 import { reductionsWithRun } from "./run-views.ts";
-import type { ReductionStatus, ReductionsTable } from "./schema.ts";
+import type { JobStatus, JobsTable } from "./schema.ts";
 import type { SqlDatabase } from "./state-database.ts";
 
-/** Finds the reduction a worker report is about: by job id, else the newest unfinished one of the run. */
-export async function findReductionForReport(
+/**
+ * Finds the job a worker report is about: by job id (a job of any kind), else (an SNS report
+ * without one) the latest reduction version of the run. (The coordinator passes a job id
+ * straight to `applyReport`, which saves this look-up.)
+ */
+export async function findJobForReport(
   database: SqlDatabase,
   report: { job_id?: string | undefined; instrument: string; run_number: number },
-): Promise<ReductionRow | null> {
+): Promise<JobRow | null> {
   const { db } = database;
   if (report.job_id) {
     return (
-      (await db
-        .selectFrom("reductions")
-        .selectAll()
-        .where("job_id", "=", report.job_id)
-        .executeTakeFirst()) ?? null
+      (await db.selectFrom("jobs").selectAll().where("job_id", "=", report.job_id).executeTakeFirst()) ?? null
     );
   }
   const row = await db
-    .selectFrom("reductions")
-    .innerJoin("runs", "runs.id", "reductions.run_id")
+    .selectFrom("jobs")
+    .innerJoin("runs", "runs.id", "jobs.run_id")
     .innerJoin("instruments", "instruments.id", "runs.instrument_id")
-    .selectAll("reductions")
+    .selectAll("jobs")
     .where("instruments.name", "=", report.instrument.toUpperCase())
     .where("runs.run_number", "=", report.run_number)
-    .orderBy("reductions.version", "desc")
+    .where("jobs.kind", "=", "reduction")
+    .orderBy("jobs.version", "desc")
     .executeTakeFirst();
   return row ?? null;
 }
@@ -38,76 +39,103 @@ export interface ReportEvent {
   body: string;
 }
 
-/** The status a report moves a reduction to, decided from the reduction as it is now. */
-export type ReportDecision = (
-  current: ReductionRow,
-) => { status: ReductionStatus; fields: Updateable<ReductionsTable> } | null;
+/** The status a report moves a job to, decided from the job as it is now. */
+export type ReportDecision = (current: JobRow) => { status: JobStatus; fields: Updateable<JobsTable> } | null;
+
+/** A report names a job (by its id in messages) that is not in the database. Bad input: a retry cannot help. */
+export class UnknownJobError extends Error {
+  override readonly name = "UnknownJobError";
+  constructor(readonly jobId: string) {
+    super(`no job ${jobId} is known`);
+  }
+}
 
 /**
- * Appends a worker report to the run's events and applies `decide` to the reduction as it is
- * inside the transaction (locked), so that reports handled at the same time on different queues
- * (STARTED and COMPLETE) cannot undo or lose each other. Returns null for a redelivered report
- * (already recorded), else the decision taken (null: recorded but no change).
+ * Appends a worker report to the job's events (and so its run's) and applies `decide` to the job
+ * as it is inside the transaction (locked), so that reports handled at the same time on different
+ * queues (STARTED and COMPLETE) cannot undo or lose each other. Works for a job of any kind,
+ * found by row id or by its id in messages (UnknownJobError if there is none).
+ * Returns null for a redelivered report (already recorded), else the decision taken (null:
+ * recorded but no change).
+ *
+ * The job is read only inside the transaction, and the event's unique message id is the dedupe
+ * (the insert does nothing for a message already recorded): three statements per report.
  */
 export async function applyReport(
   database: SqlDatabase,
-  reductionId: number,
+  job: number | { jobId: string },
   event: ReportEvent,
   decide: ReportDecision,
   now = Date.now(),
-): Promise<{ next: ReturnType<ReportDecision>; current: ReductionRow } | null> {
+): Promise<{ next: ReturnType<ReportDecision>; current: JobRow; run: RecordedRun | null } | null> {
   return database.transaction(async (trx) => {
-    const seen = await trx
-      .selectFrom("run_events")
-      .select("id")
-      .where("message_id", "=", event.messageId)
-      .executeTakeFirst();
-    if (seen) return null;
-    let query = trx.selectFrom("reductions").selectAll().where("id", "=", reductionId);
-    if (database.dialect === "postgres") query = query.forUpdate();
-    const current = await query.executeTakeFirstOrThrow();
-    await trx
-      .insertInto("run_events")
+    let query = trx
+      .selectFrom("jobs")
+      .leftJoin("runs", "runs.id", "jobs.run_id")
+      .leftJoin("instruments", "instruments.id", "runs.instrument_id")
+      .selectAll("jobs")
+      .select(["instruments.name as run_instrument", "runs.run_number as run_number"]);
+    query =
+      typeof job === "number" ? query.where("jobs.id", "=", job) : query.where("jobs.job_id", "=", job.jobId);
+    if (database.dialect === "postgres") query = query.forUpdate("jobs");
+    const row = await query.executeTakeFirst();
+    if (!row) throw new UnknownJobError(typeof job === "number" ? `#${job}` : job.jobId);
+    const { run_instrument, run_number, ...current } = row;
+    const run =
+      run_instrument === null || run_number === null
+        ? null
+        : { instrument: run_instrument, run_number: Number(run_number) };
+    const recorded = await trx
+      .insertInto("job_events")
       .values({
         run_id: current.run_id,
-        reduction_id: current.id,
+        job_row_id: current.id,
         destination: event.destination,
         message_id: event.messageId,
         body: event.body,
         created_at: now,
       })
-      .execute();
+      .onConflict((oc) => oc.column("message_id").doNothing())
+      .returning("id")
+      .executeTakeFirst();
+    if (!recorded) return null;
     const next = decide(current);
     if (next) {
       await trx
-        .updateTable("reductions")
+        .updateTable("jobs")
         .set({ ...next.fields, status: next.status, updated_at: now })
         .where("id", "=", current.id)
         .execute();
     }
-    return { next, current };
+    return { next, current, run };
   });
 }
 
-/** Records that the job message of a reduction was sent, and the message itself as a run event. */
+/** The run a reduction belongs to, as recorded (not as a report claims). */
+export interface RecordedRun {
+  instrument: string;
+  run_number: number;
+}
+
+/** Records that the message of a job was sent, and the message itself as an event of the job (and its run). */
 export async function markDispatched(
   database: SqlDatabase,
-  reduction: ReductionRow,
+  reduction: JobRow,
   event: ReportEvent,
   route: { queue: string; rule: string | null },
   now = Date.now(),
 ) {
   await database.transaction(async (trx) => {
     await trx
-      .updateTable("reductions")
+      .updateTable("jobs")
       .set({ dispatched_at: now, queue: route.queue, route: route.rule })
       .where("id", "=", reduction.id)
       .execute();
     await trx
-      .insertInto("run_events")
+      .insertInto("job_events")
       .values({
         run_id: reduction.run_id,
-        reduction_id: reduction.id,
+        job_row_id: reduction.id,
         destination: event.destination,
         message_id: event.messageId,
         body: event.body,
@@ -119,19 +147,21 @@ export async function markDispatched(
 
 /** Queued reductions whose job message was never sent (the coordinator stopped in between). */
 export async function undispatchedReductions(database: SqlDatabase): Promise<ReductionRow[]> {
-  return database.db
-    .selectFrom("reductions")
+  const rows = await database.db
+    .selectFrom("jobs")
     .selectAll()
     .where("status", "=", "queued")
     .where("dispatched_at", "is", null)
+    .where("kind", "=", "reduction")
     .orderBy("id")
     .execute();
+  return rows.map(asReduction);
 }
 
 /** Reduction rows with the facts of their run that job messages and re-runs need. */
 function reductionsWithRunFacts(database: SqlDatabase) {
   return reductionsWithRun(database)
-    .selectAll("reductions")
+    .selectAll("jobs")
     .select([
       "instruments.facility",
       "instruments.name as instrument",
@@ -146,10 +176,10 @@ function reductionsWithRunFacts(database: SqlDatabase) {
 /** The job message of a reduction and the run facts routing looks at, built from the database. */
 export async function jobMessageFor(database: SqlDatabase, reductionId: number) {
   const row = await reductionsWithRunFacts(database)
-    .where("reductions.id", "=", reductionId)
+    .where("jobs.id", "=", reductionId)
     .executeTakeFirstOrThrow();
   return {
-    job: jobMessage({ ...row, run_number: Number(row.run_number) }, row),
+    job: jobMessage({ ...row, run_number: Number(row.run_number) }, asReduction(row)),
     title: row.title,
     metadata: parseMetadata(row.run_metadata),
   };
@@ -169,9 +199,9 @@ export async function runForRerun(database: SqlDatabase, instrument: string, run
   const row = await reductionsWithRunFacts(database)
     .where("instruments.name", "=", instrument.toUpperCase())
     .where("runs.run_number", "=", runNumber)
-    .orderBy("reductions.version", "desc")
+    .orderBy("jobs.version", "desc")
     .executeTakeFirst();
-  return row ? { ...row, run_number: Number(row.run_number) } : null;
+  return row ? { ...row, ...asReduction(row), run_number: Number(row.run_number) } : null;
 }
 
 /** Pauses or resumes an instrument: while paused, new runs are recorded as `skipped`. False if unknown. */
@@ -200,13 +230,14 @@ export async function cancelLatest(
 ): Promise<{ reduction: ReductionRow | null; reason: string | null }> {
   return database.transaction(async (trx) => {
     const latest = await trx
-      .selectFrom("reductions")
-      .innerJoin("runs", "runs.id", "reductions.run_id")
+      .selectFrom("jobs")
+      .innerJoin("runs", "runs.id", "jobs.run_id")
       .innerJoin("instruments", "instruments.id", "runs.instrument_id")
-      .selectAll("reductions")
+      .selectAll("jobs")
       .where("instruments.name", "=", instrument.toUpperCase())
       .where("runs.run_number", "=", runNumber)
-      .orderBy("reductions.version", "desc")
+      .where("jobs.kind", "=", "reduction")
+      .orderBy("jobs.version", "desc")
       .executeTakeFirst();
     if (!latest) return { reduction: null, reason: `no run ${runNumber} of ${instrument.toUpperCase()}` };
     if (!["queued", "retrying", "running"].includes(latest.status)) {
@@ -215,21 +246,21 @@ export async function cancelLatest(
     const now = Date.now();
     const message = `cancelled by ${by}`;
     await trx
-      .updateTable("reductions")
+      .updateTable("jobs")
       .set({ status: "cancelled", message, finished_at: now, updated_at: now })
       .where("id", "=", latest.id)
       .execute();
     await trx
-      .insertInto("run_events")
+      .insertInto("job_events")
       .values({
         run_id: latest.run_id,
-        reduction_id: latest.id,
+        job_row_id: latest.id,
         destination: "cancel",
         message_id: null,
         body: JSON.stringify({ job_id: latest.job_id, cancelled_by: by }),
         created_at: now,
       })
       .execute();
-    return { reduction: { ...latest, status: "cancelled" as const, message }, reason: null };
+    return { reduction: { ...asReduction(latest), status: "cancelled" as const, message }, reason: null };
   });
 }

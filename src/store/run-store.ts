@@ -1,9 +1,10 @@
 import { randomUUID } from "node:crypto";
-import type { Kysely, Selectable } from "kysely";
-import type { ReductionStatus, ReductionsTable, StateSchema } from "./schema.ts";
+import type { Kysely } from "kysely";
+import { asReduction, type ReductionRow } from "./job-store.ts";
+import type { ReductionStatus, StateSchema } from "./schema.ts";
 import type { SqlDatabase } from "./state-database.ts";
 
-export type ReductionRow = Selectable<ReductionsTable>;
+export type { ReductionRow } from "./job-store.ts";
 
 /** A run that is ready for reduction, as the coordinator accepted it. */
 export interface ReadyRun {
@@ -86,11 +87,11 @@ export async function recordReadyRun(
 ): Promise<RecordResult> {
   return database.transaction(async (trx) => {
     const seen = await trx
-      .selectFrom("run_events")
-      .select(["reduction_id"])
+      .selectFrom("job_events")
+      .select(["job_row_id"])
       .where("message_id", "=", ready.messageId)
       .executeTakeFirst();
-    if (seen) return { kind: "duplicate", reduction: await reductionById(trx, seen.reduction_id) };
+    if (seen) return { kind: "duplicate", reduction: await reductionById(trx, seen.job_row_id) };
     let conflicts: RunIdentity[] = [];
     if (ready.dedupeKey) {
       const recorded = await recordedUnderKey(trx, ready.dedupeKey);
@@ -104,9 +105,10 @@ export async function recordReadyRun(
     const experimentId = await findOrCreateExperiment(trx, ready.experiment, now);
     const runId = await upsertRun(trx, instrument.id, experimentId, ready, now);
     const last = await trx
-      .selectFrom("reductions")
+      .selectFrom("jobs")
       .select((eb) => eb.fn.max("version").as("v"))
       .where("run_id", "=", runId)
+      .where("kind", "=", "reduction")
       .executeTakeFirst();
     const version = last?.v === null || last?.v === undefined ? 0 : Number(last.v) + 1;
     const status: ReductionStatus = instrument.paused ? "skipped" : (ready.initial?.status ?? "queued");
@@ -114,8 +116,9 @@ export async function recordReadyRun(
       ? `instrument ${ready.instrument} is paused`
       : (ready.initial?.message ?? null);
     const reduction = await trx
-      .insertInto("reductions")
+      .insertInto("jobs")
       .values({
+        kind: "reduction",
         run_id: runId,
         version,
         job_id: randomUUID(),
@@ -134,12 +137,13 @@ export async function recordReadyRun(
         updated_at: now,
       })
       .returningAll()
-      .executeTakeFirstOrThrow();
+      .executeTakeFirstOrThrow()
+      .then(asReduction);
     await trx
-      .insertInto("run_events")
+      .insertInto("job_events")
       .values({
         run_id: runId,
-        reduction_id: reduction.id,
+        job_row_id: reduction.id,
         destination: ready.destination,
         message_id: ready.messageId,
         body: ready.body,
@@ -156,18 +160,19 @@ async function recordedUnderKey(
   dedupeKey: string,
 ): Promise<Array<{ reductionId: number; identity: RunIdentity }>> {
   const rows = await db
-    .selectFrom("reductions")
-    .innerJoin("runs", "runs.id", "reductions.run_id")
+    .selectFrom("jobs")
+    .innerJoin("runs", "runs.id", "jobs.run_id")
     .innerJoin("instruments", "instruments.id", "runs.instrument_id")
     .innerJoin("experiments", "experiments.id", "runs.experiment_id")
     .select([
-      "reductions.id as id",
+      "jobs.id as id",
       "instruments.name as instrument",
       "experiments.reference as experiment",
       "runs.run_number as run_number",
     ])
-    .where("reductions.dedupe_key", "=", dedupeKey)
-    .orderBy("reductions.id")
+    .where("jobs.dedupe_key", "=", dedupeKey)
+    .where("jobs.kind", "=", "reduction")
+    .orderBy("jobs.id")
     .execute();
   return rows.map((r) => ({
     reductionId: r.id,
@@ -185,7 +190,8 @@ function uniqueIdentities(identities: RunIdentity[]): RunIdentity[] {
 
 async function reductionById(db: Kysely<StateSchema>, id: number | null): Promise<ReductionRow | null> {
   if (id === null) return null;
-  return (await db.selectFrom("reductions").selectAll().where("id", "=", id).executeTakeFirst()) ?? null;
+  const row = await db.selectFrom("jobs").selectAll().where("id", "=", id).executeTakeFirst();
+  return row ? asReduction(row) : null;
 }
 
 // One statement each: the no-op update makes RETURNING give the row whether it was new or not.

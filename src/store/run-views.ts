@@ -53,13 +53,14 @@ export interface RunQuery {
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
 
-/** Reductions joined with their run, instrument and experiment: the base of every run view. */
+/** Reduction jobs joined with their run, instrument and experiment: the base of every run view. */
 export function reductionsWithRun(database: SqlDatabase) {
   return database.db
-    .selectFrom("reductions")
-    .innerJoin("runs", "runs.id", "reductions.run_id")
+    .selectFrom("jobs")
+    .innerJoin("runs", "runs.id", "jobs.run_id")
     .innerJoin("instruments", "instruments.id", "runs.instrument_id")
-    .innerJoin("experiments", "experiments.id", "runs.experiment_id");
+    .innerJoin("experiments", "experiments.id", "runs.experiment_id")
+    .where("jobs.kind", "=", "reduction");
 }
 
 /** Runs with their latest (or every) reduction version, newest first. */
@@ -70,49 +71,49 @@ export async function listRuns(database: SqlDatabase, query: RunQuery = {}): Pro
     "experiments.reference as experiment",
     "runs.data_file",
     "runs.title",
-    "reductions.status",
-    "reductions.version",
-    "reductions.output_dir",
-    "reductions.job_id",
-    "reductions.reason",
-    "reductions.started_by",
-    "reductions.message",
-    "reductions.output_files",
-    "reductions.log_file",
-    "reductions.err_file",
-    "reductions.host",
-    "reductions.attempts",
-    "reductions.created_at",
-    "reductions.started_at",
-    "reductions.finished_at",
-    "reductions.script_path",
-    "reductions.script_hash",
-    "reductions.interpreter",
-    "reductions.variables",
-    "reductions.description",
-    "reductions.queue",
-    "reductions.route",
-    "reductions.executor",
-    "reductions.peak_memory_bytes",
-    "reductions.retry_at",
+    "jobs.status",
+    "jobs.version",
+    "jobs.output_dir",
+    "jobs.job_id",
+    "jobs.reason",
+    "jobs.started_by",
+    "jobs.message",
+    "jobs.output_files",
+    "jobs.log_file",
+    "jobs.err_file",
+    "jobs.host",
+    "jobs.attempts",
+    "jobs.created_at",
+    "jobs.started_at",
+    "jobs.finished_at",
+    "jobs.script_path",
+    "jobs.script_hash",
+    "jobs.interpreter",
+    "jobs.variables",
+    "jobs.description",
+    "jobs.queue",
+    "jobs.route",
+    "jobs.executor",
+    "jobs.peak_memory_bytes",
+    "jobs.retry_at",
   ]);
   if (query.instrument) q = q.where("instruments.name", "=", query.instrument.toUpperCase());
   if (query.runNumber !== undefined) q = q.where("runs.run_number", "=", query.runNumber);
-  if (query.status) q = q.where("reductions.status", "=", query.status as ReductionStatus);
+  if (query.status) q = q.where("jobs.status", "=", query.status as ReductionStatus);
   if (!query.allVersions) {
     q = q.where(({ eb, selectFrom }) =>
       eb(
-        "reductions.version",
+        "jobs.version",
         "=",
-        selectFrom("reductions as r2")
+        selectFrom("jobs as r2")
           .select((e) => e.fn.max("r2.version").as("v"))
           .whereRef("r2.run_id", "=", "runs.id"),
       ),
     );
   }
   const rows = await q
-    .orderBy("reductions.created_at", "desc")
-    .orderBy("reductions.id", "desc")
+    .orderBy("jobs.created_at", "desc")
+    .orderBy("jobs.id", "desc")
     .limit(query.limit ?? 200)
     .execute();
   return rows.map((r) => ({
@@ -168,14 +169,14 @@ export async function runEvents(
   runNumber: number,
 ): Promise<RunEventView[]> {
   const rows = await database.db
-    .selectFrom("run_events")
-    .innerJoin("runs", "runs.id", "run_events.run_id")
+    .selectFrom("job_events")
+    .innerJoin("runs", "runs.id", "job_events.run_id")
     .innerJoin("instruments", "instruments.id", "runs.instrument_id")
-    .leftJoin("reductions", "reductions.id", "run_events.reduction_id")
-    .select(["run_events.destination", "run_events.body", "run_events.created_at", "reductions.version"])
+    .leftJoin("jobs", "jobs.id", "job_events.job_row_id")
+    .select(["job_events.destination", "job_events.body", "job_events.created_at", "jobs.version"])
     .where("instruments.name", "=", instrument.toUpperCase())
     .where("runs.run_number", "=", runNumber)
-    .orderBy("run_events.id")
+    .orderBy("job_events.id")
     .execute();
   return rows.map((r) => ({
     destination: r.destination,
@@ -196,8 +197,9 @@ function parseBody(body: string): unknown {
 /** Counts of reductions by status (for `autoreduce status`). */
 export async function statusCounts(database: SqlDatabase): Promise<Record<string, number>> {
   const rows = await database.db
-    .selectFrom("reductions")
+    .selectFrom("jobs")
     .select(["status", (eb) => eb.fn.countAll<number>().as("n")])
+    .where("kind", "=", "reduction")
     .groupBy("status")
     .execute();
   return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
@@ -210,7 +212,7 @@ export async function scriptTexts(
   runNumber: number,
 ): Promise<Record<string, string | null>> {
   const rows = await reductionsWithRun(database)
-    .select(["reductions.job_id", "reductions.script_text"])
+    .select(["jobs.job_id", "jobs.script_text"])
     .where("instruments.name", "=", instrument.toUpperCase())
     .where("runs.run_number", "=", runNumber)
     .execute();

@@ -8,8 +8,8 @@ export interface StateSchema {
   instruments: InstrumentsTable;
   experiments: ExperimentsTable;
   runs: RunsTable;
-  reductions: ReductionsTable;
-  run_events: RunEventsTable;
+  jobs: JobsTable;
+  job_events: JobEventsTable;
   archive_files: ArchiveFilesTable;
   variable_sets: VariableSetsTable;
   heartbeats: HeartbeatsTable;
@@ -93,8 +93,11 @@ export interface RunsTable {
   updated_at: number;
 }
 
-/** What a reduction version is doing; see coordinator/reduction-lifecycle.ts for the transitions. */
-export type ReductionStatus =
+/**
+ * What a job is doing; the same for every kind. See coordinator/reduction-lifecycle.ts for the
+ * transitions.
+ */
+export type JobStatus =
   | "queued"
   | "running"
   | "completed"
@@ -104,15 +107,40 @@ export type ReductionStatus =
   | "cancelled"
   | "retrying";
 
-export interface ReductionsTable {
+/** The status of a reduction version: a job's status (the name the reduction code reads with). */
+export type ReductionStatus = JobStatus;
+
+/**
+ * What an execution is for:
+ * - `reduction`: one version of a run's reduction (has `run_id` and `version`);
+ * - `watch`: a step of a file-watch rule, e.g. a calibration after its config file changed;
+ * - `trigger`: a command a beamline script asked for (DESY MENTO-style);
+ * - `live`: a live-reduction session of an instrument.
+ */
+export type JobKind = "reduction" | "watch" | "trigger" | "live";
+
+/** Every kind, in the order the CLI and API list them. */
+export const JOB_KINDS: readonly JobKind[] = ["reduction", "watch", "trigger", "live"];
+
+/**
+ * One row per execution the system makes (migration 004; before it, `reductions`). A reduction
+ * stays attached to its run (`run_id` + `version`, required for that kind by a CHECK); the other
+ * kinds say what they belong to in `subject`.
+ */
+export interface JobsTable {
   id: Generated<number>;
-  run_id: number;
-  /** 0 for the first reduction of a run, N+1 for each repeat. */
-  version: number;
-  /** Identifies the version in messages. */
+  /** What the execution is for (`reduction` for every row made before migration 004). */
+  kind: JobKind;
+  /** Reductions: the run. Null for the other kinds. */
+  run_id: number | null;
+  /** Reductions: 0 for the first reduction of a run, N+1 for each repeat. Null for the other kinds. */
+  version: number | null;
+  /** What a non-reduction job belongs to: the watch rule's name, the live session's instrument, the trigger's name. Null for reductions (their run says it). */
+  subject: string | null;
+  /** Identifies the job in messages. */
   job_id: string;
-  status: ReductionStatus;
-  /** Why it was started: automatic (listener/DAQ), manual (submit), rerun. */
+  status: JobStatus;
+  /** Why it was started: automatic (listener/DAQ), manual (submit), rerun; watch, trigger, live for the other kinds. */
   reason: string;
   started_by: string | null;
   /** Content key of the DATA_READY that created it (path, size, mtime), so a re-sent notice is recognised. */
@@ -120,19 +148,23 @@ export interface ReductionsTable {
   /** Error or information text from the worker. */
   message: string | null;
   output_dir: string | null;
-  /** JSON array of files the reduction wrote. */
+  /** JSON array of files the job wrote. */
   output_files: string;
   log_file: string | null;
   err_file: string | null;
   host: string | null;
+  /** The executor's id for the execution: a pid, a Slurm job id. */
+  external_id: string | null;
   /** Deliveries to a worker so far. */
   attempts: number;
   exit_code: number | null;
-  /** Snapshot of what ran: the script file, its exact text and sha256, the variables (JSON), the interpreter. */
+  /** Snapshot of what ran: the script file, its exact text (or the command text) and sha256, the variables (JSON), the interpreter. */
   script_path: string | null;
   script_text: string | null;
   script_hash: string | null;
   variables: string | null;
+  /** JSON array of the command-line arguments (null: the kind's convention decides them). */
+  arguments: string | null;
   variable_set_id: number | null;
   interpreter: string | null;
   /** `sns` or `isis`: how the script is called. */
@@ -184,11 +216,16 @@ export interface RoutingRulesTable {
   created_at: number;
 }
 
-/** Append-only: every message about a run, received or sent. */
-export interface RunEventsTable {
+/**
+ * Append-only: every message about a job (and so about its run), received or sent (migration
+ * 004; before it, `run_events`). A run's timeline is `where run_id = ?`, a job's `where job_row_id = ?`.
+ */
+export interface JobEventsTable {
   id: Generated<number>;
+  /** The run the event is about (reductions); null for the other kinds of job. */
   run_id: number | null;
-  reduction_id: number | null;
+  /** The job (`jobs.id`, any kind) the event is about; was `reduction_id`. */
+  job_row_id: number | null;
   destination: string;
   /** Transport message id; unique so that a redelivered message is recorded (and acted on) once. */
   message_id: string | null;

@@ -1,4 +1,4 @@
-import type { ReductionRow } from "./run-store.ts";
+import { asReduction, type ReductionRow } from "./job-store.ts";
 import type { SqlDatabase } from "./state-database.ts";
 
 /** An unfinished reduction with the names of its run, for the sweeper. */
@@ -10,13 +10,18 @@ export type UnfinishedReduction = ReductionRow & { instrument: string; run_numbe
  */
 export async function unfinishedReductions(database: SqlDatabase): Promise<UnfinishedReduction[]> {
   const rows = await database.db
-    .selectFrom("reductions")
-    .innerJoin("runs", "runs.id", "reductions.run_id")
+    .selectFrom("jobs")
+    .innerJoin("runs", "runs.id", "jobs.run_id")
     .innerJoin("instruments", "instruments.id", "runs.instrument_id")
-    .selectAll("reductions")
+    .selectAll("jobs")
     .select(["instruments.name as instrument", "runs.run_number"])
-    .where("reductions.status", "in", ["queued", "running", "retrying"])
-    .orderBy("reductions.id")
+    .where("jobs.kind", "=", "reduction")
+    .where("jobs.status", "in", ["queued", "running", "retrying"])
+    .orderBy("jobs.id")
     .execute();
-  return rows.map((row) => ({ ...row, run_number: Number(row.run_number) }));
+  return rows.map(({ instrument, run_number, ...job }) => ({
+    ...asReduction(job),
+    instrument,
+    run_number: Number(run_number),
+  }));
 }

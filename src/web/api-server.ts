@@ -3,7 +3,9 @@ import { z } from "zod";
 import type { Config } from "../config/load-config.ts";
 import type { Logger } from "../logging/logger.ts";
 import { describeIssues } from "../messages/message-error.ts";
+import { jobDetail, listJobs } from "../store/job-views.ts";
 import { listRuns, runEvents, scriptTexts, statusCounts } from "../store/run-views.ts";
+import { JOB_KINDS } from "../store/schema.ts";
 import type { SqlDatabase } from "../store/state-database.ts";
 import { variableSets } from "../store/variable-store.ts";
 import { queueDepths } from "../transport/queue-depths.ts";
@@ -19,6 +21,16 @@ const RunsQuery = z.strictObject({
   all_versions: z.enum(["true", "false", "1", "0"]).optional(),
   limit: z.coerce.number().int().min(1).max(5000).optional(),
 });
+const JobsQuery = z.strictObject({
+  kind: z.enum(JOB_KINDS).optional(),
+  status: z
+    .enum(["queued", "running", "retrying", "completed", "error", "disabled", "skipped", "cancelled"])
+    .optional(),
+  subject: z.string().min(1).max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+  before: z.coerce.number().int().min(1).optional(),
+});
+const JobParams = z.strictObject({ job_id: z.string().min(1).max(100) });
 const InstrumentParams = z.strictObject({ instrument: z.string().regex(/^[A-Za-z0-9_]+$/) });
 const RunParams = z.strictObject({
   instrument: z.string().regex(/^[A-Za-z0-9_]+$/),
@@ -67,6 +79,20 @@ export async function startApiServer(deps: {
       versions: versions.map((v) => ({ ...v, script_text: texts[v.job_id] ?? null })),
       events: await runEvents(deps.database, instrument, run),
     };
+  });
+  // Jobs of every kind alike; `next_before` (the last id, when the page is full) asks for the next page.
+  app.get("/api/v1/jobs", async (request, reply) => {
+    const query = JobsQuery.safeParse(request.query);
+    if (!query.success) return reply.code(400).send(bad(query.error));
+    const limit = query.data.limit ?? 100;
+    const jobs = await listJobs(deps.database, { ...query.data, limit });
+    return { jobs, next_before: jobs.length === limit ? (jobs.at(-1)?.id ?? null) : null };
+  });
+  app.get("/api/v1/jobs/:job_id", async (request, reply) => {
+    const params = JobParams.safeParse(request.params);
+    if (!params.success) return reply.code(400).send(bad(params.error));
+    const detail = await jobDetail(deps.database, params.data.job_id);
+    return detail ?? reply.code(404).send({ error: `no job ${params.data.job_id}` });
   });
   app.get("/api/v1/instruments/:instrument/variables", async (request, reply) => {
     const params = InstrumentParams.safeParse(request.params);

@@ -8,7 +8,19 @@ import { tempDir } from "../helpers/temp-dir.ts";
 const scratch = tempDir();
 after(() => scratch.cleanup());
 
-for (const command of ["serve", "submit", "runs", "status", "coordinator", "worker", "listener", "web"]) {
+for (const command of [
+  "serve",
+  "submit",
+  "runs",
+  "jobs",
+  "status",
+  "coordinator",
+  "worker",
+  "listener",
+  "web",
+  "token",
+  "dlq",
+]) {
   test(`autoreduce ${command} --help explains the command and exits 0`, async () => {
     const result = await cli([command, "--help"]);
     assert.equal(result.code, 0);
@@ -20,7 +32,7 @@ for (const command of ["serve", "submit", "runs", "status", "coordinator", "work
 test("autoreduce --help lists the commands", async () => {
   const result = await cli(["--help"]);
   assert.equal(result.code, 0);
-  for (const command of ["serve", "submit", "runs", "status", "worker"])
+  for (const command of ["serve", "submit", "runs", "jobs", "status", "worker"])
     assert.match(result.stdout, new RegExp(command));
 });
 

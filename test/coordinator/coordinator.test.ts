@@ -4,6 +4,8 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Coordinator, type ReductionChange } from "../../src/coordinator/coordinator.ts";
 import { silentLogger } from "../../src/logging/logger.ts";
+import { createJob, findJob } from "../../src/store/job-store.ts";
+import { jobDetail } from "../../src/store/job-views.ts";
 import { listRuns, runEvents } from "../../src/store/run-views.ts";
 import type { IncomingMessage } from "../../src/transport/transport.ts";
 import { openStack, type Stack } from "../helpers/in-process.ts";
@@ -184,6 +186,45 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
       await waitFor(async () => (await listRuns(stack.database, { runNumber: 9 })).length === 1, "run 9");
       const [run] = await listRuns(stack.database, { runNumber: 9 });
       assert.equal(run?.experiment, "IPTS-1");
+    });
+
+    test("a worker's reports move a job of another kind (a watch step) by its job id, as a reduction", async () => {
+      const { job } = await createJob(stack.database, {
+        kind: "watch",
+        subject: "demo-calibration",
+        reason: "watch",
+        startedBy: "watch:demo-calibration",
+        scriptText: "echo calibrating",
+      });
+      assert.ok(job);
+      const q = stack.config.queues;
+      const seen = changes.length;
+      const base = { instrument: "DEMO", run_number: 0, job_id: job.job_id };
+      await stack.transport.send(q.reduction_started, {
+        body: JSON.stringify({ ...base, host: "node3", executor: "slurm", external_id: "8812" }),
+      });
+      await waitFor(async () => (await findJob(stack.database, job.job_id))?.status === "running", "running");
+      await stack.transport.send(q.reduction_complete, { body: JSON.stringify({ ...base, exit_code: 0 }) });
+      await waitFor(
+        async () => (await findJob(stack.database, job.job_id))?.status === "completed",
+        "completed",
+      );
+      const done = await findJob(stack.database, job.job_id);
+      assert.deepEqual(
+        [done?.host, done?.executor, done?.external_id, done?.exit_code],
+        ["node3", "slurm", "8812", 0],
+      );
+      const detail = await jobDetail(stack.database, job.job_id);
+      assert.deepEqual(
+        detail?.events.map((e) => e.destination),
+        ["/queue/REDUCTION.STARTED", "/queue/REDUCTION.COMPLETE"],
+      );
+      assert.equal(changes.length, seen, "no reduction changed");
+      assert.equal(
+        (await listRuns(stack.database, { runNumber: 0, allVersions: true })).length,
+        0,
+        "no fake run",
+      );
     });
 
     test("a report about an unknown job goes to the error queue", async () => {

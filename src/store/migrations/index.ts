@@ -3,6 +3,7 @@ import type { Dialect } from "../state-database.ts";
 import { coreMigration } from "./001-core.ts";
 import { scriptsAndVariablesMigration } from "./002-scripts-and-variables.ts";
 import { workersMigration } from "./003-workers.ts";
+import { jobsMigration } from "./004-jobs.ts";
 import { apiTokensMigration } from "./005-api-tokens.ts";
 
 /** Numbered migrations of the state database, the same on SQLite and PostgreSQL. Never edit a released one. */
@@ -11,6 +12,7 @@ export function stateMigrations(dialect: Dialect): Record<string, Migration> {
     "001-core": coreMigration(dialect),
     "002-scripts-and-variables": scriptsAndVariablesMigration(dialect),
     "003-workers": workersMigration(dialect),
+    "004-jobs": jobsMigration(dialect),
     "005-api-tokens": apiTokensMigration(dialect),
   };
 }
