@@ -7,6 +7,7 @@ import { errorText, SupervisedPart } from "../service/supervised-part.ts";
 import type { SqlDatabase } from "../store/state-database.ts";
 import type { Transport } from "../transport/transport.ts";
 import { CommandFailed } from "./command-failed.ts";
+import { partStart } from "./part-starts.ts";
 
 /** What the process opened for its parts; `close` releases it after they all stopped. */
 export interface PartHost {
@@ -62,6 +63,7 @@ export async function runParts(
     for (const declaration of parts) {
       const part = new SupervisedPart({
         declaration,
+        start: partStart(declaration.name),
         context: {
           config: host.config,
           log: host.log,

@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { executorKinds } from "../executors/executor-registry.ts";
-import { parseByteSize, parseMemoryLimit } from "../executors/memory-size.ts";
 import { DEFAULT_DESTINATIONS } from "../messages/destinations.ts";
+import { EXECUTOR_KINDS, isExecutorKind } from "./executor-kinds.ts";
+import { parseByteSize, parseMemoryLimit } from "./memory-size.ts";
 
 /**
  * The schema of `autoreduce.yaml`. Every field has a doc comment and a default; the defaults give
@@ -291,14 +291,14 @@ const WorkerSchema = z
     /** Retries of jobs that could not start for infrastructure reasons. */
     retry: RetrySchema,
     /**
-     * Where reductions run: an executor's name from `src/executors/executor-registry.ts`. Only
+     * Where reductions run: an executor's name from `config/executor-kinds.ts`. Only
      * `local` (a process tree on this machine) exists now. Default `local`.
      */
     executor: z
       .string()
       .default("local")
-      .refine((name) => executorKinds().includes(name), {
-        error: (issue) => `unknown executor: ${String(issue.input)} (known: ${executorKinds().join(", ")})`,
+      .refine(isExecutorKind, {
+        error: (issue) => `unknown executor: ${String(issue.input)} (known: ${EXECUTOR_KINDS.join(", ")})`,
       }),
     /**
      * Bytes kept of each log stream (stdout → `.log`, stderr → `.err`) of a reduction: its first

@@ -10,8 +10,8 @@ import { asReduction } from "../store/job-store.ts";
 import {
   applyReport,
   findJobForReport,
-  jobMessageFor,
   markDispatched,
+  reductionWithRunFacts,
   UnknownJobError,
   undispatchedReductions,
 } from "../store/reduction-store.ts";
@@ -226,7 +226,11 @@ export class Coordinator {
     const { database, transport } = this.deps;
     const facts = run
       ? { job: jobMessage(run, reduction), title: run.title, metadata: run.metadata }
-      : await jobMessageFor(database, reduction.id);
+      : await reductionWithRunFacts(database, reduction.id).then((f) => ({
+          job: jobMessage(f.run, f.reduction),
+          title: f.title,
+          metadata: f.metadata,
+        }));
     const body = JSON.stringify(signJob(withEarlierAttempts(facts.job, reduction.attempts), this.jobKey));
     const route = await this.router.route({
       instrument: facts.job.instrument,

@@ -2,7 +2,7 @@ import { realpathSync, statSync } from "node:fs";
 import { isAbsolute, normalize } from "node:path";
 import { instrumentSettings } from "../config/instrument-settings.ts";
 import type { Config } from "../config/load-config.ts";
-import { compilePathPattern, insideRoot } from "../listener/path-pattern.ts";
+import { compilePathPattern, insideRoot } from "../config/path-pattern.ts";
 import { type DataReady, DataReadySchema, decodeSnsPath } from "../messages/data-ready.ts";
 import { InvalidMessageError, parseMessage, validateMessage } from "../messages/message-error.ts";
 

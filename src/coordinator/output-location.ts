@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { fillTemplate, instrumentSettings } from "../config/instrument-settings.ts";
 import type { Config } from "../config/load-config.ts";
-import { insideRoot } from "../listener/path-pattern.ts";
+import { insideRoot } from "../config/path-pattern.ts";
 import { InvalidMessageError } from "../messages/message-error.ts";
 import { pathComponentProblem } from "../messages/path-component.ts";
 

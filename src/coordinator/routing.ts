@@ -3,18 +3,9 @@
  * the config; every condition a rule gives must match, and the first matching rule wins. No match:
  * the default queue. A pure decision, table-tested; the chosen rule is recorded with the reduction.
  */
-export interface RouteRule {
-  name: string;
-  /** Instrument name; absent: any. */
-  instrument?: string | null | undefined;
-  /** Regular expression on the run title. */
-  title?: string | null | undefined;
-  /** Regular expression on the sample name. */
-  sample?: string | null | undefined;
-  /** The raw file is at least this many bytes. */
-  min_file_bytes?: number | null | undefined;
-  queue: string;
-}
+export type { RouteRule } from "../store/routing-store.ts";
+
+import type { RouteRule } from "../store/routing-store.ts";
 
 /** What rules may look at. Unknown facts (null) never match a condition on them. */
 export interface RunFacts {

@@ -11,22 +11,9 @@
 import type { VarType, VarValue } from "../scripts/variable-types.ts";
 
 export type { VarValue } from "../scripts/variable-types.ts";
+export type { ScopedSet, VariableValues } from "../store/variable-store.ts";
 
-export interface VariableValues {
-  standard_vars: Record<string, VarValue>;
-  advanced_vars: Record<string, VarValue>;
-  /** Each variable's type from the script's defaults (JSON cannot tell 1.0 from 1). */
-  types?: { standard_vars?: Record<string, VarType>; advanced_vars?: Record<string, VarType> };
-}
-
-export interface ScopedSet {
-  id: number;
-  scope: "default" | "from_run" | "experiment";
-  start_run: number | null;
-  experiment: string | null;
-  values: Partial<VariableValues>;
-  deleted_at: number | null;
-}
+import type { ScopedSet, VariableValues } from "../store/variable-store.ts";
 
 /** The set that applies to a run, or null when the script's defaults apply. */
 export function selectVariableSet(

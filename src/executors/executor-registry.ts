@@ -3,19 +3,20 @@
  * Only `local` exists now; `ssh` and `slurm` will be added here, and then chosen per route. An
  * unknown name is a configuration error, found when the configuration is read.
  */
+import { EXECUTOR_KINDS, type ExecutorKind } from "../config/executor-kinds.ts";
 import type { Executor } from "./executor.ts";
 import { LocalExecutor } from "./local-executor.ts";
 
 /** Makes a new executor of one kind. */
 export type ExecutorFactory = () => Executor;
 
-const factories: Readonly<Record<string, ExecutorFactory>> = {
+const factories: Readonly<Record<ExecutorKind, ExecutorFactory>> = {
   local: () => new LocalExecutor(),
 };
 
 /** Names of the executors that exist, for config validation and error messages. */
 export function executorKinds(): string[] {
-  return Object.keys(factories);
+  return [...EXECUTOR_KINDS];
 }
 
 /** `worker.executor` names no executor that exists. A configuration error: no retry helps. */
@@ -28,7 +29,7 @@ export class UnknownExecutorError extends Error {
 
 /** A new executor of the named kind; throws `UnknownExecutorError` for a name not in the registry. */
 export function createExecutor(kind: string): Executor {
-  const factory = Object.hasOwn(factories, kind) ? factories[kind] : undefined;
+  const factory = Object.hasOwn(factories, kind) ? factories[kind as ExecutorKind] : undefined;
   if (!factory) throw new UnknownExecutorError(kind);
   return factory();
 }

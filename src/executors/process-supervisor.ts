@@ -6,9 +6,9 @@
  */
 import { statSync } from "node:fs";
 import { setTimeout as delay } from "node:timers/promises";
+import { formatBytes } from "../config/memory-size.ts";
 import type { ExecutionLimits, ResourceUsage } from "./executor.ts";
 import { processToken } from "./job-token.ts";
-import { formatBytes } from "./memory-size.ts";
 import {
   assignTrees,
   ProcessTable,

@@ -1,7 +1,7 @@
 import { join, relative, sep } from "node:path";
 import { type InstrumentSettings, instrumentSettings } from "../config/instrument-settings.ts";
 import type { Config } from "../config/load-config.ts";
-import { compilePathPattern, insideRoot, type PathMatch, type PathPattern } from "./path-pattern.ts";
+import { compilePathPattern, insideRoot, type PathMatch, type PathPattern } from "../config/path-pattern.ts";
 
 /** One configured instrument with its compiled archive layout. */
 export interface InstrumentLayout {

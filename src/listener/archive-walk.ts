@@ -1,7 +1,7 @@
 import type { Dirent } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import type { PathPattern } from "./path-pattern.ts";
+import type { PathPattern } from "../config/path-pattern.ts";
 
 /** A regular file found by a walk, with what identifies its content version. */
 export interface FoundFile {

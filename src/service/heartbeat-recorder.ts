@@ -1,10 +1,10 @@
 import type { Config } from "../config/load-config.ts";
 import type { Logger } from "../logging/logger.ts";
+import { type HeartbeatMessage, HeartbeatMessageSchema } from "../messages/heartbeat.ts";
 import { InvalidMessageError, parseMessage } from "../messages/message-error.ts";
 import { recordHeartbeat } from "../store/heartbeat-store.ts";
 import type { SqlDatabase } from "../store/state-database.ts";
 import type { Transport } from "../transport/transport.ts";
-import { type HeartbeatMessage, HeartbeatMessageSchema } from "./heartbeat.ts";
 
 export interface HeartbeatRecorderDeps {
   transport: Transport;

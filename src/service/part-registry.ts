@@ -36,7 +36,9 @@ export type PartStart = (context: PartContext) => Promise<RunningPart>;
 
 /**
  * A part, declared once. `serve`, `autoreduce <part>`, heartbeats, `status` and generated service
- * units all read this declaration.
+ * units all read this declaration. How each part is started is wired in `cli/part-starts.ts`
+ * (the one place that imports every part), keyed by the same names, so that this folder depends
+ * on no part.
  */
 export interface PartDeclaration {
   /** The command (`autoreduce <name>`) and the part's name in `serve` and `status`. */
@@ -51,8 +53,6 @@ export interface PartDeclaration {
   recordsHeartbeats: boolean;
   /** systemd `Restart=` for a unit that runs it alone. */
   restart: "on-failure" | "always";
-  /** Loads the part's code (only the command that runs it loads it) and returns its start. */
-  load(): Promise<PartStart>;
 }
 
 /** The arguments of the command that runs a part on its own, e.g. for a unit's `ExecStart=`. */
@@ -70,7 +70,6 @@ export const PARTS: readonly PartDeclaration[] = [
     role: "workflowmgr",
     recordsHeartbeats: true,
     restart: "on-failure",
-    load: async () => (await import("./part-starts.ts")).startCoordinator,
   },
   {
     name: "worker",
@@ -80,7 +79,6 @@ export const PARTS: readonly PartDeclaration[] = [
     role: "postprocessing",
     recordsHeartbeats: false,
     restart: "on-failure",
-    load: async () => (await import("./part-starts.ts")).startWorker,
   },
   {
     name: "web",
@@ -90,7 +88,6 @@ export const PARTS: readonly PartDeclaration[] = [
     role: "web",
     recordsHeartbeats: false,
     restart: "on-failure",
-    load: async () => (await import("./part-starts.ts")).startWeb,
   },
   {
     name: "listener",
@@ -100,7 +97,6 @@ export const PARTS: readonly PartDeclaration[] = [
     role: "listener",
     recordsHeartbeats: false,
     restart: "on-failure",
-    load: async () => (await import("./part-starts.ts")).startListener,
   },
 ];
 

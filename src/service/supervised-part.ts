@@ -1,7 +1,7 @@
-import type { HeartbeatMessage } from "./heartbeat.ts";
+import type { HeartbeatMessage } from "../messages/heartbeat.ts";
 import { type Heartbeat, startHeartbeat } from "./heartbeat.ts";
 import { move, type PartState } from "./part-lifecycle.ts";
-import type { PartContext, PartDeclaration, RunningPart } from "./part-registry.ts";
+import type { PartContext, PartDeclaration, PartStart, RunningPart } from "./part-registry.ts";
 import { type RestartPolicy, restartDecision } from "./restart-policy.ts";
 
 /** What `status` shows of a part, sent in each of its heartbeats. */
@@ -16,6 +16,8 @@ export interface PartReport {
 
 export interface SupervisedPartDeps {
   declaration: PartDeclaration;
+  /** Starts the part (the CLI wires each part's start: `cli/part-starts.ts`). */
+  start: PartStart;
   /** Everything the part is given but `fail`, which the supervisor supplies. */
   context: Omit<PartContext, "fail">;
   policy: RestartPolicy;
@@ -94,7 +96,7 @@ export class SupervisedPart {
   }
 
   private async startOnce(): Promise<void> {
-    const { declaration, context } = this.deps;
+    const { context } = this.deps;
     if (this.state === "failed") this.state = move(this.name, this.state, "starting");
     let current: RunningPart | null = null;
     const fail = (error: unknown) => {
@@ -104,8 +106,7 @@ export class SupervisedPart {
     };
     try {
       await this.cleanup;
-      const start = await declaration.load();
-      current = await start({ ...context, fail });
+      current = await this.deps.start({ ...context, fail });
     } catch (e) {
       this.onFailure(e, null);
       return;

@@ -1,5 +1,4 @@
-import type { HeartbeatMessage } from "../service/heartbeat.ts";
-import { daemonId } from "../service/heartbeat.ts";
+import { daemonId, type HeartbeatMessage } from "../messages/heartbeat.ts";
 import type { SqlDatabase } from "./state-database.ts";
 
 /**

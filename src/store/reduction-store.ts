@@ -1,5 +1,4 @@
 import type { Updateable } from "kysely";
-import { jobMessage } from "../coordinator/job-message.ts";
 import { asReduction, type JobRow, type ReductionRow } from "./job-store.ts";
 import { reductionsWithRun } from "./run-views.ts";
 import type { JobStatus, JobsTable } from "./schema.ts";
@@ -173,13 +172,17 @@ function reductionsWithRunFacts(database: SqlDatabase) {
     ]);
 }
 
-/** The job message of a reduction and the run facts routing looks at, built from the database. */
-export async function jobMessageFor(database: SqlDatabase, reductionId: number) {
+/**
+ * A reduction with the facts of its run that its job message and routing need (the coordinator
+ * builds the message: the store gives facts, not messages).
+ */
+export async function reductionWithRunFacts(database: SqlDatabase, reductionId: number) {
   const row = await reductionsWithRunFacts(database)
     .where("jobs.id", "=", reductionId)
     .executeTakeFirstOrThrow();
   return {
-    job: jobMessage({ ...row, run_number: Number(row.run_number) }, asReduction(row)),
+    run: { ...row, run_number: Number(row.run_number) },
+    reduction: asReduction(row),
     title: row.title,
     metadata: parseMetadata(row.run_metadata),
   };

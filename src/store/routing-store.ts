@@ -1,5 +1,18 @@
-import type { RouteRule } from "../coordinator/routing.ts";
 import type { SqlDatabase } from "./state-database.ts";
+
+/** A routing rule: jobs of runs that match every condition given go to `queue`. */
+export interface RouteRule {
+  name: string;
+  /** Instrument name; absent: any. */
+  instrument?: string | null | undefined;
+  /** Regular expression on the run title. */
+  title?: string | null | undefined;
+  /** Regular expression on the sample name. */
+  sample?: string | null | undefined;
+  /** The raw file is at least this many bytes. */
+  min_file_bytes?: number | null | undefined;
+  queue: string;
+}
 
 /** A routing rule kept in the database, as listed to people. */
 export interface StoredRouteRule extends RouteRule {

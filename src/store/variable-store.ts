@@ -1,6 +1,24 @@
-import type { ScopedSet, VariableValues } from "../coordinator/variable-selection.ts";
+import type { VarType, VarValue } from "../scripts/variable-types.ts";
 import type { VariableScope } from "./schema.ts";
 import type { SqlDatabase } from "./state-database.ts";
+
+/** Values of a script's variables, as stored and sent with a job. */
+export interface VariableValues {
+  standard_vars: Record<string, VarValue>;
+  advanced_vars: Record<string, VarValue>;
+  /** Each variable's type from the script's defaults (JSON cannot tell 1.0 from 1). */
+  types?: { standard_vars?: Record<string, VarType>; advanced_vars?: Record<string, VarType> };
+}
+
+/** A variable set as the selection rules see it. */
+export interface ScopedSet {
+  id: number;
+  scope: "default" | "from_run" | "experiment";
+  start_run: number | null;
+  experiment: string | null;
+  values: Partial<VariableValues>;
+  deleted_at: number | null;
+}
 
 /** A variable set with who made it and when. */
 export interface VariableSetView extends ScopedSet {

@@ -1,8 +1,8 @@
 import { basename, delimiter, join } from "node:path";
 import type { Config } from "../config/load-config.ts";
+import { formatBytes } from "../config/memory-size.ts";
 import type { ExecutionHandle, ExecutionResult, Executor } from "../executors/executor.ts";
 import { ExecutionStartError } from "../executors/executor.ts";
-import { formatBytes } from "../executors/memory-size.ts";
 import type { Logger } from "../logging/logger.ts";
 import type { ReductionJob } from "../messages/reduction-job.ts";
 import { checkBeforeRun } from "./job-checks.ts";

@@ -1,7 +1,7 @@
 import { totalmem } from "node:os";
 import type { Config } from "../config/load-config.ts";
+import { parseByteSize, parseMemoryLimit } from "../config/memory-size.ts";
 import type { ExecutionLimits } from "../executors/executor.ts";
-import { parseByteSize, parseMemoryLimit } from "../executors/memory-size.ts";
 import { type SuccessPolicy, successPolicy } from "./success-policy.ts";
 
 /** The worker's rules for one instrument: its config overrides over the worker's defaults. */

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Coordinator, type ReductionChange } from "../../src/coordinator/coordinator.ts";
 import { silentLogger } from "../../src/logging/logger.ts";
-import type { HeartbeatMessage } from "../../src/service/heartbeat.ts";
+import type { HeartbeatMessage } from "../../src/messages/heartbeat.ts";
 import { recordHeartbeat } from "../../src/store/heartbeat-store.ts";
 import { listRuns, runEvents } from "../../src/store/run-views.ts";
 import type { IncomingMessage } from "../../src/transport/transport.ts";

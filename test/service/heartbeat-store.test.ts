@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import type { HeartbeatMessage } from "../../src/service/heartbeat.ts";
+import type { HeartbeatMessage } from "../../src/messages/heartbeat.ts";
 import { listDaemons, recordHeartbeat } from "../../src/store/heartbeat-store.ts";
 import type { SqlDatabase } from "../../src/store/state-database.ts";
 import { openBackendDatabase } from "../helpers/backend-database.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { silentLogger } from "../../src/logging/logger.ts";
-import type { HeartbeatMessage } from "../../src/service/heartbeat.ts";
+import type { HeartbeatMessage } from "../../src/messages/heartbeat.ts";
 import { type PartContext, type PartStart, partDeclaration } from "../../src/service/part-registry.ts";
 import { NO_RESTARTS } from "../../src/service/restart-policy.ts";
 import { SupervisedPart } from "../../src/service/supervised-part.ts";
@@ -23,7 +23,8 @@ describe("a supervised part", { timeout: 60_000 }, () => {
     const said: string[] = [];
     const givenUp: string[] = [];
     const part = new SupervisedPart({
-      declaration: { ...partDeclaration("listener"), load: async () => start },
+      declaration: partDeclaration("listener"),
+      start,
       context: { ...stack, log: silentLogger(), say: (text) => said.push(text) },
       policy,
       record: async (beat) => {

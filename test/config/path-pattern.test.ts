@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { SNS_PATTERN } from "../../src/config/instrument-settings.ts";
-import { compilePathPattern, insideRoot, type PathMatch } from "../../src/listener/path-pattern.ts";
+import { compilePathPattern, insideRoot, type PathMatch } from "../../src/config/path-pattern.ts";
 
 const ISIS_PATTERN = "NDX{instrument}/Instrument/data/{cycle}/{prefix}{run}.nxs";
 

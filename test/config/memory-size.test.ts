@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { formatBytes, MemoryLimitError, parseMemoryLimit } from "../../src/executors/memory-size.ts";
+import { formatBytes, MemoryLimitError, parseMemoryLimit } from "../../src/config/memory-size.ts";
 
 const GIB = 1024 ** 3;
 const TOTAL = 16 * GIB;

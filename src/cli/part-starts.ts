@@ -1,6 +1,19 @@
-import type { PartContext, RunningPart } from "./part-registry.ts";
+import type { PartContext, PartName, PartStart, RunningPart } from "../service/part-registry.ts";
 
 // Each start loads its own part's code, so a process loads only the parts it runs.
+
+/** How every part of the registry starts: the record's type makes a part without a start an error. */
+const STARTS: Record<PartName, PartStart> = {
+  coordinator: (c) => startCoordinator(c),
+  worker: (c) => startWorker(c),
+  web: (c) => startWeb(c),
+  listener: (c) => startListener(c),
+};
+
+/** The start of a part, by its registry name. */
+export function partStart(name: PartName): PartStart {
+  return STARTS[name];
+}
 
 /** The coordinator: owns the state database, turns DATA_READY into jobs and records reports. */
 export async function startCoordinator(c: PartContext): Promise<RunningPart> {
@@ -16,7 +29,7 @@ export async function startCoordinator(c: PartContext): Promise<RunningPart> {
 /** A worker: takes jobs from its queues and runs the scripts; beats with its slots and jobs. */
 export async function startWorker(c: PartContext): Promise<RunningPart> {
   const { ReductionWorker } = await import("../worker/reduction-worker.ts");
-  const { workerDetails } = await import("./heartbeat.ts");
+  const { workerDetails } = await import("../service/heartbeat.ts");
   const worker = await ReductionWorker.start(c);
   return { stop: () => worker.stop(), details: () => workerDetails(worker) };
 }
