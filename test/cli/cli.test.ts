@@ -18,11 +18,13 @@ for (const command of [
   "worker",
   "listener",
   "web",
-  "token",
-  "dlq",
+  "token create",
+  "token list",
+  "dlq list",
+  "dlq reinject",
 ]) {
   test(`autoreduce ${command} --help explains the command and exits 0`, async () => {
-    const result = await cli([command, "--help"]);
+    const result = await cli([...command.split(" "), "--help"]);
     assert.equal(result.code, 0);
     assert.match(result.stdout, new RegExp(`Usage: autoreduce ${command}`));
     assert.match(result.stdout, /--config <file>/);
