@@ -2,6 +2,7 @@ import type { Config } from "../config/load-config.ts";
 import type { Logger } from "../logging/logger.ts";
 import { InvalidMessageError } from "../messages/message-error.ts";
 import { StatusReportSchema } from "../messages/status-report.ts";
+import { ChangePublisher } from "../service/change-publisher.ts";
 import { waitOutOutages } from "../store/database-outage.ts";
 import {
   applyReport,
@@ -31,14 +32,21 @@ type DispatchFacts = Parameters<typeof jobMessage>[0] & {
   metadata: Record<string, unknown>;
 };
 
-/** A reduction changed status (for the terminal view of `serve`, and later live pages). */
+/**
+ * A reduction changed status, committed: shown by the terminal view of `serve` and published on
+ * the change feed (messages/change-event.ts).
+ */
 export interface ReductionChange {
   instrument: string;
   run_number: number;
   version: number;
   status: ReductionStatus;
+  /** The status before; null for a version just created. */
+  previous_status: ReductionStatus | null;
   message: string | null;
   job_id: string;
+  /** The reduction's `updated_at` as committed (epoch ms). */
+  updated_at: number;
 }
 
 export interface CoordinatorDeps {
@@ -59,16 +67,18 @@ export class Coordinator {
   private readonly catalog: ScriptCatalog;
   private readonly reruns: RerunHandler;
   private readonly router: JobRouter;
+  private readonly feed: ChangePublisher;
   private stopping = false;
 
   private constructor(private readonly deps: CoordinatorDeps) {
     this.catalog = new ScriptCatalog(deps.config);
     this.router = new JobRouter(deps.config, deps.database);
+    this.feed = new ChangePublisher(deps.transport, deps.config, deps.log);
     this.reruns = new RerunHandler({
       ...deps,
       catalog: this.catalog,
       dispatch: (r) => this.dispatch(r),
-      changed: (c) => deps.onChange?.(c),
+      changed: (c) => this.changed(c),
     });
   }
 
@@ -105,6 +115,17 @@ export class Coordinator {
     this.stopping = true;
     await Promise.all(this.subscriptions.map((s) => s.unsubscribe()));
     this.subscriptions = [];
+    await this.feed.flush();
+  }
+
+  /**
+   * Call after every committed status change of a reduction, whoever made it (report, re-run,
+   * sweeper): shows it in `serve` and publishes it on the change feed. Does not wait for the
+   * broker; never throws.
+   */
+  changed(change: ReductionChange): void {
+    this.deps.onChange?.(change);
+    void this.feed.publish({ subject: "job", kind: "reduction", ...change });
   }
 
   private async onDataReady(message: IncomingMessage): Promise<void> {
@@ -155,7 +176,16 @@ export class Coordinator {
     if (result.kind === "duplicate") {
       log.info({ job_id: reduction.job_id, message_id: message.id }, "DATA_READY already recorded");
     } else {
-      this.changed(reduction, accepted.instrument, accepted.run_number, reduction.status, reduction.message);
+      this.changed({
+        instrument: accepted.instrument,
+        run_number: accepted.run_number,
+        version: reduction.version,
+        status: reduction.status,
+        previous_status: null,
+        message: reduction.message,
+        job_id: reduction.job_id,
+        updated_at: reduction.updated_at,
+      });
     }
     if (reduction.status === "queued" && reduction.dispatched_at === null) {
       await this.dispatch(reduction, { ...accepted, title: text("title"), metadata });
@@ -214,11 +244,17 @@ export class Coordinator {
     const now = Date.now();
     const event = { messageId: message.id, destination: message.destination, body: message.body };
     const kind = queueKind === "retrying" && report.handed_back ? "handed_back" : queueKind;
-    const result = await applyReport(database, reduction.id, event, (current) => {
-      if (kind !== "complete" && (report.attempt ?? 1) < current.attempts) return null; // a stale attempt
-      const status = statusAfter(current.status, kind);
-      return status ? { status, fields: reportFields(kind, report, current, now) } : null;
-    });
+    const result = await applyReport(
+      database,
+      reduction.id,
+      event,
+      (current) => {
+        if (kind !== "complete" && (report.attempt ?? 1) < current.attempts) return null; // a stale attempt
+        const status = statusAfter(current.status, kind);
+        return status ? { status, fields: reportFields(kind, report, current, now) } : null;
+      },
+      now,
+    );
     if (result?.next) {
       if (kind === "started" && (report.attempt ?? 1) > 1) {
         log.warn(
@@ -227,30 +263,16 @@ export class Coordinator {
         );
       }
       const text = (result.next.fields.message as string | null | undefined) ?? null;
-      this.changed(
-        result.current,
-        report.instrument.toUpperCase(),
-        report.run_number,
-        result.next.status,
-        text,
-      );
+      this.changed({
+        instrument: report.instrument.toUpperCase(),
+        run_number: report.run_number,
+        version: result.current.version,
+        status: result.next.status,
+        previous_status: result.current.status,
+        message: text,
+        job_id: result.current.job_id,
+        updated_at: now,
+      });
     }
-  }
-
-  private changed(
-    reduction: ReductionRow,
-    instrument: string,
-    runNumber: number,
-    status: ReductionStatus,
-    message: string | null,
-  ) {
-    this.deps.onChange?.({
-      instrument,
-      run_number: runNumber,
-      version: reduction.version,
-      status,
-      message,
-      job_id: reduction.job_id,
-    });
   }
 }

@@ -197,7 +197,7 @@ export async function cancelLatest(
   instrument: string,
   runNumber: number,
   by: string,
-): Promise<{ reduction: ReductionRow | null; reason: string | null }> {
+): Promise<{ reduction: ReductionRow | null; previous?: ReductionStatus; reason: string | null }> {
   return database.transaction(async (trx) => {
     const latest = await trx
       .selectFrom("reductions")
@@ -230,6 +230,7 @@ export async function cancelLatest(
         created_at: now,
       })
       .execute();
-    return { reduction: { ...latest, status: "cancelled" as const, message }, reason: null };
+    const cancelled = { ...latest, status: "cancelled" as const, message, finished_at: now, updated_at: now };
+    return { reduction: cancelled, previous: latest.status, reason: null };
   });
 }
