@@ -8,7 +8,7 @@ import type { ChangeEvent, DaemonChangeEvent, JobChangeEvent } from "../../src/m
 import { subscribeChanges } from "../../src/service/change-subscriber.ts";
 import { openTransport } from "../../src/transport/open-transport.ts";
 import type { Subscription } from "../../src/transport/transport.ts";
-import { sharedActiveMQ, sharedRabbitMQ } from "../helpers/brokers.ts";
+import { isolatedQueues, sharedActiveMQ, sharedRabbitMQ } from "../helpers/brokers.ts";
 import {
   type Daemon,
   type Deployment,
@@ -30,42 +30,20 @@ time.sleep(0.5)
 print("reduced")
 `;
 
-/** Destinations of this test's own on a shared broker, so that other tests' messages never mix in. */
-function ownQueues(tag: string): Record<string, string> {
-  const q = (kind: "queue" | "topic", name: string) => `/${kind}/T${tag}.${name}`;
-  return {
-    data_ready: q("queue", "DATA_READY"),
-    postprocess_error: q("queue", "ERROR"),
-    reduction_data_ready: q("queue", "REDUCTION.DATA_READY"),
-    reduction_started: q("queue", "REDUCTION.STARTED"),
-    reduction_complete: q("queue", "REDUCTION.COMPLETE"),
-    reduction_error: q("queue", "REDUCTION.ERROR"),
-    reduction_disabled: q("queue", "REDUCTION.DISABLED"),
-    reduction_retrying: q("queue", "REDUCTION.RETRYING"),
-    reduction_request: q("queue", "REDUCTION.REQUEST"),
-    create_script: q("queue", "CREATE_SCRIPT"),
-    heartbeat: q("topic", "HEARTBEAT"),
-    heartbeat_ping: q("topic", "PING"),
-    service_status: q("topic", "{instrument}.STATUS"),
-    cancel: q("topic", "CANCEL"),
-    changes: q("topic", "CHANGES"),
-  };
-}
-
 const backends: Array<{ name: string; config: () => ConfigInput }> = [
   { name: "embedded transport (SQLite)", config: () => ({}) },
   {
     name: "ActiveMQ (STOMP) + SQLite",
     config: () => ({
       transport: { kind: "stomp", stomp: { brokers: [sharedActiveMQ()] } },
-      queues: ownQueues(randomUUID().slice(0, 8)),
+      queues: isolatedQueues(randomUUID().slice(0, 8)),
     }),
   },
   {
     name: "RabbitMQ (STOMP) + SQLite",
     config: () => ({
       transport: { kind: "stomp", stomp: { brokers: [sharedRabbitMQ()] } },
-      queues: ownQueues(randomUUID().slice(0, 8)),
+      queues: isolatedQueues(randomUUID().slice(0, 8)),
     }),
   },
 ];
