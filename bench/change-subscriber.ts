@@ -17,6 +17,7 @@ const subscription = await subscribeChanges(
     const line = {
       run: event.run_number,
       status: event.status,
+      seq: event.seq,
       delay: now - event.published_at,
       since_updated: now - event.updated_at,
     };

@@ -14,6 +14,7 @@ import { summarize } from "./stats.ts";
 interface Arrival {
   run: number;
   status: string;
+  seq: number;
   delay: number;
   since_updated: number;
 }
@@ -23,6 +24,10 @@ export interface ChangeFeedFigure {
   delay: ReturnType<typeof summarize>;
   /** The job's committed `updated_at` (taken in the transaction) → the subscriber, ms. */
   sinceUpdated: ReturnType<typeof summarize>;
+  /** Events by status (a `running` is not sent when the COMPLETE report was committed first). */
+  statuses: Record<string, number>;
+  /** Events published but not received (jumps in `seq`). */
+  missed: number;
   /** Time `publish` holds the handler that made the change (it does not wait for the send), µs. */
   publishCallMicros: number;
   /** Time one change event's `transport.send` takes, off the handler's path, ms (median). */
@@ -88,7 +93,12 @@ export async function changeFeedLatency(
       await stack.transport.send(stack.config.queues.data_ready, { body: JSON.stringify(body) });
       await until(() => arrivals.some((a) => a.run === run && a.status === "completed"), `run ${run}`);
     }
+    const seqs = arrivals.map((a) => a.seq).sort((a, b) => a - b);
+    const statuses: Record<string, number> = {};
+    for (const a of arrivals) statuses[a.status] = (statuses[a.status] ?? 0) + 1;
     return {
+      statuses,
+      missed: (seqs.at(-1) ?? 0) - seqs.length,
       delay: summarize(arrivals.map((a) => a.delay)),
       sinceUpdated: summarize(arrivals.map((a) => a.since_updated)),
       publishCallMicros: summarize(publishCalls).median,

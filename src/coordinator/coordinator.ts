@@ -271,7 +271,7 @@ export class Coordinator {
         previous_status: result.current.status,
         message: text,
         job_id: result.current.job_id,
-        updated_at: now,
+        updated_at: result.updatedAt,
       });
     }
   }

@@ -9,7 +9,8 @@ import { z } from "zod";
  * It notices from `seq` (a jump from one `source`) or from its own reconnect, and recovers by
  * re-reading the state it shows from the database (jobs with `updated_at` at or after the last one
  * it saw; `autoreduce status`'s daemons), then applying events again. Events of one job are
- * published in the order of their commits; `updated_at` never goes back for one job.
+ * published in the order of their commits; `updated_at` never goes back for one job, so an event
+ * older than the state shown for its job is stale.
  *
  * Not to be confused with the embedded transport's internal wake-up signal
  * (`transport/embedded/change-feed.ts`).

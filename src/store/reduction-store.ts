@@ -47,7 +47,9 @@ export type ReportDecision = (
  * Appends a worker report to the run's events and applies `decide` to the reduction as it is
  * inside the transaction (locked), so that reports handled at the same time on different queues
  * (STARTED and COMPLETE) cannot undo or lose each other. Returns null for a redelivered report
- * (already recorded), else the decision taken (null: recorded but no change).
+ * (already recorded), else the decision taken (null: recorded but no change) and the
+ * `updated_at` written: `now`, or the reduction's own if later (a report that waited for the
+ * lock took its clock before the one it waited for), so that it never goes back.
  */
 export async function applyReport(
   database: SqlDatabase,
@@ -55,7 +57,7 @@ export async function applyReport(
   event: ReportEvent,
   decide: ReportDecision,
   now = Date.now(),
-): Promise<{ next: ReturnType<ReportDecision>; current: ReductionRow } | null> {
+): Promise<{ next: ReturnType<ReportDecision>; current: ReductionRow; updatedAt: number } | null> {
   return database.transaction(async (trx) => {
     const seen = await trx
       .selectFrom("run_events")
@@ -78,14 +80,15 @@ export async function applyReport(
       })
       .execute();
     const next = decide(current);
+    const updatedAt = Math.max(now, Number(current.updated_at));
     if (next) {
       await trx
         .updateTable("reductions")
-        .set({ ...next.fields, status: next.status, updated_at: now })
+        .set({ ...next.fields, status: next.status, updated_at: updatedAt })
         .where("id", "=", current.id)
         .execute();
     }
-    return { next, current };
+    return { next, current, updatedAt };
   });
 }
 

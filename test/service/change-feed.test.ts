@@ -1,8 +1,13 @@
 import assert from "node:assert/strict";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { Writable } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import { pino } from "pino";
-import type { ChangeEvent, DaemonChangeEvent } from "../../src/messages/change-event.ts";
+import { Coordinator } from "../../src/coordinator/coordinator.ts";
+import { cancelRun } from "../../src/coordinator/operations.ts";
+import { silentLogger } from "../../src/logging/logger.ts";
+import type { ChangeEvent, DaemonChangeEvent, JobChangeEvent } from "../../src/messages/change-event.ts";
 import { ChangePublisher } from "../../src/service/change-publisher.ts";
 import { type ChangeGap, subscribeChanges } from "../../src/service/change-subscriber.ts";
 import { heartbeatMessage } from "../../src/service/heartbeat.ts";
@@ -186,5 +191,51 @@ describe("the heartbeat recorder publishes daemon changes", () => {
     assert.equal(last?.kind, "worker");
     assert.equal(last?.pid, 4242);
     assert.equal(last?.last_seen_at, clock);
+  });
+});
+
+describe("job changes made outside the coordinator's handlers are published too", () => {
+  let stack: Stack;
+  let coordinator: Coordinator;
+  const jobs: JobChangeEvent[] = [];
+  before(async () => {
+    stack = await openStack({ instruments: { DEMO: {} } });
+    mkdirSync(join(stack.config.scripts.root, "DEMO"), { recursive: true });
+    writeFileSync(join(stack.config.scripts.root, "DEMO", "reduce_DEMO.py"), "print('reducing')\n");
+    await subscribeChanges(
+      stack.transport,
+      stack.config,
+      (event) => {
+        if (event.subject === "job") jobs.push(event);
+      },
+      { log: silentLogger() },
+    );
+    coordinator = await Coordinator.start({ ...stack, log: silentLogger() });
+  });
+  after(async () => {
+    await coordinator.stop();
+    await stack.close();
+  });
+
+  test("a queued run that a person cancels: queued, then cancelled, from the cancelling process", async () => {
+    const dataFile = join(stack.dir, "archive", "DEMO", "IPTS-1", "nexus", "DEMO_5.nxs.h5");
+    mkdirSync(join(dataFile, ".."), { recursive: true });
+    writeFileSync(dataFile, "raw");
+    const body = { facility: "SNS", instrument: "DEMO", ipts: "IPTS-1", run_number: 5, data_file: dataFile };
+    await stack.transport.send(stack.config.queues.data_ready, { body: JSON.stringify(body) });
+    await waitFor(() => jobs.some((e) => e.status === "queued"), "the queued event");
+    await cancelRun({ ...stack, log: silentLogger() }, "demo", 5, "tester");
+    await waitFor(() => jobs.some((e) => e.status === "cancelled"), "the cancelled event");
+    const [queued, cancelled] = jobs;
+    assert.deepEqual(
+      jobs.map((e) => [e.previous_status, e.status, e.instrument, e.run_number, e.version]),
+      [
+        [null, "queued", "DEMO", 5, 0],
+        ["queued", "cancelled", "DEMO", 5, 0],
+      ],
+    );
+    assert.equal(cancelled?.job_id, queued?.job_id);
+    assert.equal(cancelled?.message, "cancelled by tester");
+    assert.ok((cancelled?.updated_at ?? 0) >= (queued?.updated_at ?? Infinity), "updated_at goes forward");
   });
 });
