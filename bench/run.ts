@@ -176,7 +176,11 @@ if (part("changefeed")) {
     say(`${backend.name}: change feed, ${feedRuns} runs one at a time, subscriber in its own process`);
     const f = await changeFeedLatency(feedRuns, backend, queues);
     out.push(
-      `| ${backend.name} | change feed: after commit → subscriber process (${f.delay.n} job events) | ${ms(f.delay.median)} | ${ms(f.delay.p95)} | | ${target} |`,
+      `| ${backend.name} | change feed: after commit → subscriber process (${f.delay.n} job events: ${Object.entries(
+        f.statuses,
+      )
+        .map(([k, v]) => `${v} ${k}`)
+        .join(", ")}; ${f.missed} missed) | ${ms(f.delay.median)} | ${ms(f.delay.p95)} | | ${target} |`,
       `| ${backend.name} | change feed: job \`updated_at\` (in the transaction) → subscriber process | ${ms(f.sinceUpdated.median)} | ${ms(f.sinceUpdated.p95)} | | (reported) |`,
       `| ${backend.name} | change feed: \`publish\` call in the handler / one send (off the handler's path) | ${f.publishCallMicros.toFixed(0)} µs | ${ms(f.sendMs)} | | (reported) |`,
     );
