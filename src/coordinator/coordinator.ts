@@ -263,9 +263,10 @@ export class Coordinator {
         );
       }
       const text = (result.next.fields.message as string | null | undefined) ?? null;
+      // The run as recorded: a report's own instrument and run number are only its claim.
       this.changed({
-        instrument: report.instrument.toUpperCase(),
-        run_number: report.run_number,
+        instrument: reduction.instrument,
+        run_number: reduction.run_number,
         version: result.current.version,
         status: result.next.status,
         previous_status: result.current.status,

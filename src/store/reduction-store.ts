@@ -5,31 +5,29 @@ import { reductionsWithRun } from "./run-views.ts";
 import type { ReductionStatus, ReductionsTable } from "./schema.ts";
 import type { SqlDatabase } from "./state-database.ts";
 
+/** A reduction with the run it belongs to, as recorded (not as a message claims). */
+export type ReductionOfRun = ReductionRow & { instrument: string; run_number: number };
+
 /** Finds the reduction a worker report is about: by job id, else the newest unfinished one of the run. */
 export async function findReductionForReport(
   database: SqlDatabase,
   report: { job_id?: string | undefined; instrument: string; run_number: number },
-): Promise<ReductionRow | null> {
-  const { db } = database;
-  if (report.job_id) {
-    return (
-      (await db
-        .selectFrom("reductions")
-        .selectAll()
-        .where("job_id", "=", report.job_id)
-        .executeTakeFirst()) ?? null
-    );
-  }
-  const row = await db
+): Promise<ReductionOfRun | null> {
+  let query = database.db
     .selectFrom("reductions")
     .innerJoin("runs", "runs.id", "reductions.run_id")
     .innerJoin("instruments", "instruments.id", "runs.instrument_id")
     .selectAll("reductions")
-    .where("instruments.name", "=", report.instrument.toUpperCase())
-    .where("runs.run_number", "=", report.run_number)
-    .orderBy("reductions.version", "desc")
-    .executeTakeFirst();
-  return row ?? null;
+    .select(["instruments.name as instrument", "runs.run_number as run_number"]);
+  if (report.job_id) query = query.where("reductions.job_id", "=", report.job_id);
+  else {
+    query = query
+      .where("instruments.name", "=", report.instrument.toUpperCase())
+      .where("runs.run_number", "=", report.run_number)
+      .orderBy("reductions.version", "desc");
+  }
+  const row = await query.executeTakeFirst();
+  return row ? { ...row, run_number: Number(row.run_number) } : null;
 }
 
 export interface ReportEvent {

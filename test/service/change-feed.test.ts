@@ -238,4 +238,22 @@ describe("job changes made outside the coordinator's handlers are published too"
     assert.equal(cancelled?.message, "cancelled by tester");
     assert.ok((cancelled?.updated_at ?? 0) >= (queued?.updated_at ?? Infinity), "updated_at goes forward");
   });
+
+  test("a report naming another run than its job's: the event names the job's own run", async () => {
+    const dataFile = join(stack.dir, "archive", "DEMO", "IPTS-1", "nexus", "DEMO_6.nxs.h5");
+    writeFileSync(dataFile, "raw");
+    const body = { facility: "SNS", instrument: "DEMO", ipts: "IPTS-1", run_number: 6, data_file: dataFile };
+    await stack.transport.send(stack.config.queues.data_ready, { body: JSON.stringify(body) });
+    const queued = await waitFor(
+      () => jobs.find((e) => e.run_number === 6 && e.status === "queued"),
+      "run 6 queued",
+    );
+    const report = { instrument: "OTHER", run_number: 999, job_id: queued.job_id, attempt: 1 };
+    await stack.transport.send(stack.config.queues.reduction_started, { body: JSON.stringify(report) });
+    const running = await waitFor(
+      () => jobs.find((e) => e.job_id === queued.job_id && e.status === "running"),
+      "running",
+    );
+    assert.deepEqual([running.instrument, running.run_number, running.version], ["DEMO", 6, 0]);
+  });
 });
