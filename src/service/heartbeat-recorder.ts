@@ -80,12 +80,17 @@ export async function startHeartbeatRecorder(deps: HeartbeatRecorderDeps): Promi
   });
 
   let checking: Promise<void> = Promise.resolve();
+  let failing = false; // while the database is down, one warning, not one per check
   const timer = setInterval(() => {
     checking = checking
       .then(async () => {
         for (const snapshot of await listed()) await observe(snapshot);
+        failing = false;
       })
-      .catch((e: unknown) => log.warn({ err: e }, "daemon states not checked"));
+      .catch((e: unknown) => {
+        log[failing ? "debug" : "warn"]({ err: e }, "daemon states not checked");
+        failing = true;
+      });
   }, deps.checkIntervalMs ?? 1000);
   timer.unref();
   return {
