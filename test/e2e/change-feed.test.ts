@@ -9,13 +9,7 @@ import { subscribeChanges } from "../../src/service/change-subscriber.ts";
 import { openTransport } from "../../src/transport/open-transport.ts";
 import type { Subscription } from "../../src/transport/transport.ts";
 import { isolatedQueues, sharedActiveMQ, sharedRabbitMQ } from "../helpers/brokers.ts";
-import {
-  type Daemon,
-  type Deployment,
-  makeDeployment,
-  startDaemon,
-  startServe,
-} from "../helpers/deployment.ts";
+import { type Daemon, type Deployment, makeDeployment, startDaemon } from "../helpers/deployment.ts";
 import { waitFor } from "../helpers/wait-for.ts";
 
 /**
@@ -72,7 +66,14 @@ for (const backend of backends) {
         log: silentLogger(),
         onGap: (gap) => gaps.push(gap),
       });
-      serve = await startServe(d.configFile);
+      // Generous: on a loaded 2-core machine `serve` (and a broker connection) can take a while.
+      const started = startDaemon(["serve", "--config", d.configFile, "--no-api"]);
+      serve = started;
+      await waitFor(() => started.output().includes("running; press Ctrl-C"), "serve to start", 90_000).catch(
+        (e: Error) => {
+          throw new Error(`${e.message}\n${started.output().slice(-3000)}`);
+        },
+      );
     });
     after(async () => {
       await worker?.kill();
