@@ -4,7 +4,9 @@ import { execFileSync } from "node:child_process";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { isolatedQueues } from "../test/helpers/brokers.ts";
 import { createTestDatabase } from "../test/helpers/postgres.ts";
+import { changeFeedLatency } from "./changefeed-bench.ts";
 import { listenerBench } from "./listener-bench.ts";
 import { type Backend, overhead, type ThroughputFigure, throughputVsCeiling } from "./pipeline-bench.ts";
 import { ms } from "./stats.ts";
@@ -21,7 +23,7 @@ const { values } = parseArgs({
 });
 if (values.help) {
   process.stdout.write(
-    "usage: npm run bench -- [--runs N] [--concurrency N] [--pool-runs N] [--only pipeline|facility|worker|listener]\n",
+    "usage: npm run bench -- [--runs N] [--concurrency N] [--pool-runs N] [--only pipeline|facility|worker|listener|changefeed]\n",
   );
   process.exit(0);
 }
@@ -150,6 +152,39 @@ if (part("listener")) {
   out.push(
     `| SQLite (default) | listener: completion marker written → DATA_READY sent (50 runs) | ${ms(detection.median)} | ${ms(detection.p95)} | | (reported) |`,
   );
+}
+if (part("changefeed")) {
+  const feedRuns = Math.min(runs, 100);
+  const feeds: Array<[Backend, string, Record<string, string> | undefined]> = [
+    [{ name: "SQLite (default)" }, "< 100 ms p95", undefined],
+    [
+      { name: "ActiveMQ + SQLite", transport: { kind: "stomp", stomp: { brokers: [activemq()] } } },
+      "< 150 ms p95",
+      isolatedQueues(`BENCH${process.pid}`),
+    ],
+    [
+      {
+        name: "ActiveMQ + PostgreSQL",
+        database: createTestDatabase,
+        transport: { kind: "stomp", stomp: { brokers: [activemq()] } },
+      },
+      "< 150 ms p95",
+      isolatedQueues(`BENCH${process.pid}PG`),
+    ],
+  ];
+  for (const [backend, target, queues] of feeds) {
+    say(`${backend.name}: change feed, ${feedRuns} runs one at a time, subscriber in its own process`);
+    const f = await changeFeedLatency(feedRuns, backend, queues);
+    out.push(
+      `| ${backend.name} | change feed: after commit → subscriber process (${f.delay.n} job events: ${Object.entries(
+        f.statuses,
+      )
+        .map(([k, v]) => `${v} ${k}`)
+        .join(", ")}; ${f.missed} missed) | ${ms(f.delay.median)} | ${ms(f.delay.p95)} | | ${target} |`,
+      `| ${backend.name} | change feed: job \`updated_at\` (in the transaction) → subscriber process | ${ms(f.sinceUpdated.median)} | ${ms(f.sinceUpdated.p95)} | | (reported) |`,
+      `| ${backend.name} | change feed: \`publish\` call in the handler / one send (off the handler's path) | ${f.publishCallMicros.toFixed(0)} µs | ${ms(f.sendMs)} | | (reported) |`,
+    );
+  }
 }
 process.stdout.write(`${out.join("\n")}\n`);
 if (cpuRows.length > 2) {

@@ -184,6 +184,11 @@ const QueuesSchema = z
     service_status: z.string().default("/topic/SNS.{instrument}.STATUS.POSTPROCESS"),
     /** Cancellations of running or queued jobs (coordinator/CLI → every worker). */
     cancel: z.string().default("/topic/AUTOREDUCE.CANCEL"),
+    /** The change feed: every job status change and daemon state change (coordinator → web, any reader). */
+    changes: z
+      .string()
+      .regex(/^\/topic\/\S+$/, "a topic, /topic/NAME (every subscriber gets every event)")
+      .default("/topic/AUTOREDUCE.CHANGES"),
   })
   .prefault({});
 

@@ -5,6 +5,7 @@ import { signJob } from "../messages/job-signature.ts";
 import { InvalidMessageError } from "../messages/message-error.ts";
 import { StatusReportSchema } from "../messages/status-report.ts";
 import { readNexusMetadata } from "../nexus/nexus-metadata.ts";
+import { ChangePublisher } from "../service/change-publisher.ts";
 import { waitOutOutages } from "../store/database-outage.ts";
 import { asReduction } from "../store/job-store.ts";
 import {
@@ -44,8 +45,12 @@ export interface ReductionChange {
   run_number: number;
   version: number;
   status: ReductionStatus;
+  /** The status before; null for a version just created. */
+  previous_status: ReductionStatus | null;
   message: string | null;
   job_id: string;
+  /** The reduction's `updated_at` as committed (epoch ms). */
+  updated_at: number;
 }
 
 export interface CoordinatorDeps {
@@ -67,6 +72,7 @@ export class Coordinator {
   private readonly reruns: RerunHandler;
   private readonly router: JobRouter;
   private readonly sweeper: ReductionSweeper;
+  private readonly feed: ChangePublisher;
   private stopping = false;
   /** Signs every job sent (`security.job_key_file`), so that workers run its stored script. */
   private readonly jobKey: Buffer;
@@ -78,17 +84,17 @@ export class Coordinator {
     this.jobKey = key.key;
     this.catalog = new ScriptCatalog(deps.config);
     this.router = new JobRouter(deps.config, deps.database);
+    this.feed = new ChangePublisher(deps.transport, deps.config, deps.log);
     this.reruns = new RerunHandler({
       ...deps,
       catalog: this.catalog,
       dispatch: (r) => this.dispatch(r),
-      changed: (c) => deps.onChange?.(c),
+      changed: (c) => this.changed(c),
     });
     this.sweeper = new ReductionSweeper({
       ...deps,
       dispatch: (r) => this.dispatch(r),
-      changed: (r, instrument, runNumber, status, message) =>
-        this.changed(r, instrument, runNumber, status, message),
+      changed: (c) => this.changed(c),
     });
   }
 
@@ -127,6 +133,17 @@ export class Coordinator {
     await this.sweeper.stop();
     await Promise.all(this.subscriptions.map((s) => s.unsubscribe()));
     this.subscriptions = [];
+    await this.feed.flush();
+  }
+
+  /**
+   * Call after every committed status change of a reduction, whoever made it (report, re-run,
+   * sweeper): shows it in `serve` and publishes it on the change feed. Does not wait for the
+   * broker; never throws.
+   */
+  changed(change: ReductionChange): void {
+    this.deps.onChange?.(change);
+    void this.feed.publish({ subject: "job", kind: "reduction", ...change });
   }
 
   private async onDataReady(message: IncomingMessage): Promise<void> {
@@ -163,7 +180,16 @@ export class Coordinator {
     if (result.kind === "duplicate") {
       log.info({ job_id: reduction.job_id, message_id: message.id }, "DATA_READY already recorded");
     } else {
-      this.changed(reduction, accepted.instrument, accepted.run_number, reduction.status, reduction.message);
+      this.changed({
+        instrument: accepted.instrument,
+        run_number: accepted.run_number,
+        version: reduction.version,
+        status: reduction.status,
+        previous_status: null,
+        message: reduction.message,
+        job_id: reduction.job_id,
+        updated_at: reduction.updated_at,
+      });
     }
     if (reduction.status === "queued" && reduction.dispatched_at === null) {
       await this.dispatch(reduction, { ...accepted, title: text("title"), metadata });
@@ -303,23 +329,15 @@ export class Coordinator {
     const text = (next.fields.message as string | null | undefined) ?? null;
     // The run as recorded, not as the report claims it.
     const instrument = run?.instrument ?? report.instrument.toUpperCase();
-    this.changed(asReduction(current), instrument, run?.run_number ?? report.run_number, next.status, text);
-  }
-
-  private changed(
-    reduction: ReductionRow,
-    instrument: string,
-    runNumber: number,
-    status: ReductionStatus,
-    message: string | null,
-  ) {
-    this.deps.onChange?.({
+    this.changed({
       instrument,
-      run_number: runNumber,
-      version: reduction.version,
-      status,
-      message,
-      job_id: reduction.job_id,
+      run_number: run?.run_number ?? report.run_number,
+      version: asReduction(current).version,
+      status: next.status,
+      previous_status: current.status,
+      message: text,
+      job_id: current.job_id,
+      updated_at: result.updatedAt,
     });
   }
 }

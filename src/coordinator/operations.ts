@@ -4,6 +4,7 @@ import type { Logger } from "../logging/logger.ts";
 import { InvalidMessageError } from "../messages/message-error.ts";
 import type { ReductionRequest } from "../messages/reduction-request.ts";
 import { coerceVariables, typedVariables, VariableValueError } from "../scripts/variable-types.ts";
+import { ChangePublisher } from "../service/change-publisher.ts";
 import { cancelLatest } from "../store/reduction-store.ts";
 import { listRuns } from "../store/run-views.ts";
 import type { SqlDatabase } from "../store/state-database.ts";
@@ -132,10 +133,23 @@ export async function cancelRun(
   runNumber: number,
   by: string,
 ): Promise<number> {
-  const { reduction, reason } = await cancelLatest(deps.database, instrument, runNumber, by);
+  const { reduction, previous, reason } = await cancelLatest(deps.database, instrument, runNumber, by);
   if (!reduction) throw new OperationRefused(reason ?? "nothing to cancel");
   await deps.transport.send(deps.config.queues.cancel, {
     body: JSON.stringify({ job_id: reduction.job_id, cancelled_by: by }),
+  });
+  // Made here (CLI or API process), not by the coordinator: published from here.
+  await new ChangePublisher(deps.transport, deps.config, deps.log).publish({
+    subject: "job",
+    kind: "reduction",
+    job_id: reduction.job_id,
+    status: reduction.status,
+    previous_status: previous ?? null,
+    message: reduction.message,
+    updated_at: reduction.updated_at,
+    instrument: instrument.toUpperCase(),
+    run_number: runNumber,
+    version: reduction.version,
   });
   return reduction.version;
 }

@@ -9,6 +9,7 @@ import type { ReductionStatus } from "../store/schema.ts";
 import type { SqlDatabase } from "../store/state-database.ts";
 import { type UnfinishedReduction, unfinishedReductions } from "../store/unfinished-reductions.ts";
 import type { Transport } from "../transport/transport.ts";
+import type { ReductionChange } from "./coordinator.ts";
 import { type SweepAction, type SweptWorker, sweepDecision } from "./sweep-decision.ts";
 
 /** The run-event destination of the sweeper's decisions (a run's timeline shows them). */
@@ -22,13 +23,7 @@ export interface ReductionSweeperDeps {
   /** Sends a reduction's job to its queue again (the coordinator's dispatch). */
   dispatch: (reduction: ReductionRow) => Promise<void>;
   /** Publishes a status change (the coordinator's change path). */
-  changed: (
-    reduction: ReductionRow,
-    instrument: string,
-    runNumber: number,
-    status: ReductionStatus,
-    message: string | null,
-  ) => void;
+  changed: (change: ReductionChange) => void;
   /** The clock (default `Date.now`). */
   now?: () => number;
 }
@@ -207,7 +202,16 @@ export class ReductionSweeper {
       status: result.next.status,
     } as ReductionRow;
     log.warn({ job_id: reduction.job_id, action: action.kind }, action.reason);
-    this.deps.changed(after, reduction.instrument, reduction.run_number, result.next.status, action.reason);
+    this.deps.changed({
+      instrument: reduction.instrument,
+      run_number: reduction.run_number,
+      version: reduction.version,
+      status: result.next.status,
+      previous_status: result.current.status,
+      message: action.reason,
+      job_id: reduction.job_id,
+      updated_at: result.updatedAt,
+    });
     if (requeue) await this.deps.dispatch(after);
   }
 }

@@ -148,8 +148,10 @@ export class RerunHandler {
         run_number: run.run_number,
         version: reduction.version,
         status: reduction.status,
+        previous_status: null,
         message: reduction.message,
         job_id: reduction.job_id,
+        updated_at: reduction.updated_at,
       });
     }
     if (reduction.status === "queued" && reduction.dispatched_at === null)

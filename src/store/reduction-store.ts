@@ -59,6 +59,9 @@ export class UnknownJobError extends Error {
  *
  * The job is read only inside the transaction, and the event's unique message id is the dedupe
  * (the insert does nothing for a message already recorded): three statements per report.
+ * The `updated_at` written is `now`, or the job's own if later (a report that waited for the lock
+ * took its clock before the one it waited for), so that it never goes back (the change feed's
+ * position).
  */
 export async function applyReport(
   database: SqlDatabase,
@@ -66,7 +69,12 @@ export async function applyReport(
   event: ReportEvent,
   decide: ReportDecision,
   now = Date.now(),
-): Promise<{ next: ReturnType<ReportDecision>; current: JobRow; run: RecordedRun | null } | null> {
+): Promise<{
+  next: ReturnType<ReportDecision>;
+  current: JobRow;
+  run: RecordedRun | null;
+  updatedAt: number;
+} | null> {
   return database.transaction(async (trx) => {
     let query = trx
       .selectFrom("jobs")
@@ -99,14 +107,15 @@ export async function applyReport(
       .executeTakeFirst();
     if (!recorded) return null;
     const next = decide(current);
+    const updatedAt = Math.max(now, Number(current.updated_at));
     if (next) {
       await trx
         .updateTable("jobs")
-        .set({ ...next.fields, status: next.status, updated_at: now })
+        .set({ ...next.fields, status: next.status, updated_at: updatedAt })
         .where("id", "=", current.id)
         .execute();
     }
-    return { next, current, run };
+    return { next, current, run, updatedAt };
   });
 }
 
@@ -230,7 +239,7 @@ export async function cancelLatest(
   instrument: string,
   runNumber: number,
   by: string,
-): Promise<{ reduction: ReductionRow | null; reason: string | null }> {
+): Promise<{ reduction: ReductionRow | null; previous?: JobStatus; reason: string | null }> {
   return database.transaction(async (trx) => {
     const latest = await trx
       .selectFrom("jobs")
@@ -264,6 +273,13 @@ export async function cancelLatest(
         created_at: now,
       })
       .execute();
-    return { reduction: { ...asReduction(latest), status: "cancelled" as const, message }, reason: null };
+    const cancelled = {
+      ...asReduction(latest),
+      status: "cancelled" as const,
+      message,
+      finished_at: now,
+      updated_at: now,
+    };
+    return { reduction: cancelled, previous: latest.status, reason: null };
   });
 }

@@ -52,3 +52,28 @@ export async function privatePostgres(): Promise<PrivateCluster> {
   await cluster.start();
   return cluster;
 }
+
+/**
+ * Every destination under a name of its own (`/queue/T<tag>.…`), for a deployment on a shared
+ * broker: other tests' messages and heartbeats never mix in.
+ */
+export function isolatedQueues(tag: string): Record<string, string> {
+  const q = (kind: "queue" | "topic", name: string) => `/${kind}/T${tag}.${name}`;
+  return {
+    data_ready: q("queue", "DATA_READY"),
+    postprocess_error: q("queue", "ERROR"),
+    reduction_data_ready: q("queue", "REDUCTION.DATA_READY"),
+    reduction_started: q("queue", "REDUCTION.STARTED"),
+    reduction_complete: q("queue", "REDUCTION.COMPLETE"),
+    reduction_error: q("queue", "REDUCTION.ERROR"),
+    reduction_disabled: q("queue", "REDUCTION.DISABLED"),
+    reduction_retrying: q("queue", "REDUCTION.RETRYING"),
+    reduction_request: q("queue", "REDUCTION.REQUEST"),
+    create_script: q("queue", "CREATE_SCRIPT"),
+    heartbeat: q("topic", "HEARTBEAT"),
+    heartbeat_ping: q("topic", "PING"),
+    service_status: q("topic", "{instrument}.STATUS"),
+    cancel: q("topic", "CANCEL"),
+    changes: q("topic", "CHANGES"),
+  };
+}

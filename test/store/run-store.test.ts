@@ -90,6 +90,24 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
       assert.equal(run?.status, "completed", "still completed");
     });
 
+    test("a report whose clock was read before an earlier-committed one's does not move updated_at back", async () => {
+      const created = await recordReadyRun(database, ready({ runNumber: 310 }), 1_000);
+      const reduction = created.reduction;
+      assert.ok(reduction);
+      const event = (id: string) => ({ messageId: id, destination: "/queue/X", body: "{}" });
+      const to = (status: "running" | "completed") => () => ({ status, fields: {} });
+      const started = await applyReport(database, reduction.id, event("u1"), to("running"), 3_000);
+      // COMPLETE took its clock (2 000) before STARTED's, then waited for the lock STARTED held.
+      const completed = await applyReport(database, reduction.id, event("u2"), to("completed"), 2_000);
+      assert.deepEqual([started?.updatedAt, completed?.updatedAt], [3_000, 3_000]);
+      const row = await database.db
+        .selectFrom("jobs")
+        .select("updated_at")
+        .where("id", "=", reduction.id)
+        .executeTakeFirstOrThrow();
+      assert.equal(Number(row.updated_at), 3_000);
+    });
+
     test("STARTED and COMPLETE handled at the same time always end completed", async () => {
       const { statusAfter } = await import("../../src/coordinator/reduction-lifecycle.ts");
       const decide = (kind: "started" | "complete") => (current: { status: string }) => {
