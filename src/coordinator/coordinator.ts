@@ -1,6 +1,7 @@
 import { readJobKey } from "../config/job-key.ts";
 import type { Config } from "../config/load-config.ts";
 import type { Logger } from "../logging/logger.ts";
+import type { ReductionChange } from "../messages/change-event.ts";
 import { signJob } from "../messages/job-signature.ts";
 import { InvalidMessageError } from "../messages/message-error.ts";
 import { StatusReportSchema } from "../messages/status-report.ts";
@@ -39,19 +40,7 @@ type DispatchFacts = Parameters<typeof jobMessage>[0] & {
   metadata: Record<string, unknown>;
 };
 
-/** A reduction changed status (for the terminal view of `serve`, and later live pages). */
-export interface ReductionChange {
-  instrument: string;
-  run_number: number;
-  version: number;
-  status: ReductionStatus;
-  /** The status before; null for a version just created. */
-  previous_status: ReductionStatus | null;
-  message: string | null;
-  job_id: string;
-  /** The reduction's `updated_at` as committed (epoch ms). */
-  updated_at: number;
-}
+export type { ReductionChange } from "../messages/change-event.ts";
 
 export interface CoordinatorDeps {
   config: Config;

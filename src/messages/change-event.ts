@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { JobStatus } from "./job-status.ts";
 
 /**
  * The change feed: one message on `queues.changes` (default `/topic/AUTOREDUCE.CHANGES`) for every
@@ -91,3 +92,17 @@ export type ChangeEvent = z.infer<typeof ChangeEventSchema>;
 export type ChangeFacts =
   | Omit<JobChangeEvent, keyof typeof Common>
   | Omit<DaemonChangeEvent, keyof typeof Common>;
+
+/** A reduction changed status: what the coordinator states, before the publisher's envelope. */
+export interface ReductionChange {
+  instrument: string;
+  run_number: number;
+  version: number;
+  status: JobStatus;
+  /** The status before; null for a version just created. */
+  previous_status: JobStatus | null;
+  message: string | null;
+  job_id: string;
+  /** The reduction's `updated_at` as committed (epoch ms). */
+  updated_at: number;
+}

@@ -1,6 +1,6 @@
 import type { Config } from "../config/load-config.ts";
-import type { ReductionChange } from "../coordinator/coordinator.ts";
 import type { Logger } from "../logging/logger.ts";
+import type { ReductionChange } from "../messages/change-event.ts";
 import type { SqlDatabase } from "../store/state-database.ts";
 import type { Transport } from "../transport/transport.ts";
 

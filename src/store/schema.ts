@@ -93,19 +93,9 @@ export interface RunsTable {
   updated_at: number;
 }
 
-/**
- * What a job is doing; the same for every kind. See coordinator/reduction-lifecycle.ts for the
- * transitions.
- */
-export type JobStatus =
-  | "queued"
-  | "running"
-  | "completed"
-  | "error"
-  | "disabled"
-  | "skipped"
-  | "cancelled"
-  | "retrying";
+export type { JobStatus } from "../messages/job-status.ts";
+
+import type { JobStatus } from "../messages/job-status.ts";
 
 /** The status of a reduction version: a job's status (the name the reduction code reads with). */
 export type ReductionStatus = JobStatus;
