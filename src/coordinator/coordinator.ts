@@ -79,6 +79,7 @@ export class Coordinator {
       catalog: this.catalog,
       dispatch: (r) => this.dispatch(r),
       changed: (c) => this.changed(c),
+      jobKey: this.jobKey,
     });
     this.sweeper = new ReductionSweeper({
       ...deps,

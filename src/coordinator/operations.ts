@@ -1,8 +1,10 @@
 import { instrumentSettings } from "../config/instrument-settings.ts";
+import { readJobKey } from "../config/job-key.ts";
 import type { Config } from "../config/load-config.ts";
 import type { Logger } from "../logging/logger.ts";
 import { InvalidMessageError } from "../messages/message-error.ts";
 import type { ReductionRequest } from "../messages/reduction-request.ts";
+import { signRequest } from "../messages/request-signature.ts";
 import { coerceVariables, typedVariables, VariableValueError } from "../scripts/variable-types.ts";
 import { ChangePublisher } from "../service/change-publisher.ts";
 import { cancelLatest } from "../store/reduction-store.ts";
@@ -51,6 +53,7 @@ export async function requestRerun(
     catalog: new ScriptCatalog(deps.config),
     dispatch: async () => {},
     changed: () => {},
+    jobKey: readJobKey(deps.config).key,
   });
   let preview: RerunPreview;
   try {
@@ -60,9 +63,9 @@ export async function requestRerun(
     throw e;
   }
   if (!dryRun && preview.queue.length > 0) {
-    await deps.transport.send(deps.config.queues.reduction_request, {
-      body: JSON.stringify({ ...request, run_numbers: preview.queue }),
-    });
+    // Signed: the coordinator believes the role and requester only from our own processes.
+    const signed = signRequest({ ...request, run_numbers: preview.queue }, readJobKey(deps.config).key);
+    await deps.transport.send(deps.config.queues.reduction_request, { body: JSON.stringify(signed) });
   }
   return preview;
 }

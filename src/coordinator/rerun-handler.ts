@@ -7,6 +7,7 @@ import {
   ReductionRequestSchema,
   requestedRuns,
 } from "../messages/reduction-request.ts";
+import { verifyRequest } from "../messages/request-signature.ts";
 import { runForRerun } from "../store/reduction-store.ts";
 import { type ReductionRow, recordReadyRun } from "../store/run-store.ts";
 import type { SqlDatabase } from "../store/state-database.ts";
@@ -25,6 +26,8 @@ export interface RerunDeps {
   catalog: ScriptCatalog;
   dispatch: (reduction: ReductionRow) => Promise<void>;
   changed: (change: ReductionChange) => void;
+  /** The job key: a request signed with it is believed about who asks and in which role. */
+  jobKey: Buffer;
 }
 
 type Run = NonNullable<Awaited<ReturnType<typeof runForRerun>>>;
@@ -49,7 +52,11 @@ export class RerunHandler {
   async handle(message: IncomingMessage): Promise<void> {
     const { config, transport, log } = this.deps;
     try {
-      const request = parseMessage(ReductionRequestSchema, message.body);
+      const request = believed(
+        parseMessage(ReductionRequestSchema, message.body),
+        message.body,
+        this.deps.jobKey,
+      );
       const { plans, preview } = await this.prepare(request);
       for (const [run, plan] of plans) await this.createVersion(message, request, run, plan, plans.size > 1);
       log.info({ instrument: request.instrument, ...preview }, "re-run request handled");
@@ -157,6 +164,27 @@ export class RerunHandler {
     if (reduction.status === "queued" && reduction.dispatched_at === null)
       await this.deps.dispatch(reduction);
   }
+}
+
+/**
+ * The request as far as it can be believed. Signed by our CLI or web part (which authenticated the
+ * person): as it is. Unsigned (SNS WebMon, or anyone who can publish on the broker): the smallest
+ * re-run cap (`role: user`) and the claimed requester marked as unverified. A signature that does
+ * not verify: refused.
+ */
+export function believed(request: ReductionRequest, body: string, key: Buffer): ReductionRequest {
+  const authenticity = verifyRequest(JSON.parse(body) as Record<string, unknown>, key);
+  if (authenticity === "valid") return request;
+  if (authenticity === "invalid")
+    throw new InvalidMessageError(
+      "request_signature does not verify with the coordinator's job key (security.job_key_file): the request was altered, forged, or signed with another key",
+    );
+  const claimed = request.started_by ?? request.information?.replace(/^Requested by /, "") ?? null;
+  return {
+    ...request,
+    role: "user",
+    started_by: claimed === null ? "unverified request" : `${claimed} (unverified)`,
+  };
 }
 
 /** Why a recorded run cannot get a new version in a safe output folder (rows from before names were checked), or null. */
