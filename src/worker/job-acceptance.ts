@@ -2,8 +2,8 @@ import type { Config } from "../config/load-config.ts";
 import { type Authenticity, verifyJob } from "../messages/job-signature.ts";
 import { pathComponentProblem } from "../messages/path-component.ts";
 import type { ReductionJob } from "../messages/reduction-job.ts";
+import { locateScript } from "../scripts/script-location.ts";
 import { dataFileRefusal, folderRefusal } from "./job-checks.ts";
-import { locateScript } from "./script-location.ts";
 
 /**
  * Whether this worker takes a job, judged by its own configuration only:
