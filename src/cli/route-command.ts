@@ -1,5 +1,6 @@
 import { Command, Option } from "commander";
 import { z } from "zod";
+import { EXECUTOR_KINDS, isExecutorKind } from "../config/executor-kinds.ts";
 import { normalizeDestination } from "../messages/destinations.ts";
 import { listRouteRules, removeRouteRule, saveRouteRule } from "../store/routing-store.ts";
 import { configFromOption, connect } from "./cli-context.ts";
@@ -24,6 +25,13 @@ const AddOptions = z.object({
   title: z.string().optional(),
   sample: z.string().optional(),
   minFileBytes: z.number().int().nonnegative().optional(),
+  executor: z
+    .string()
+    .refine(isExecutorKind, {
+      error: (issue) =>
+        `--executor ${String(issue.input)} is not an executor (known: ${EXECUTOR_KINDS.join(", ")})`,
+    })
+    .optional(),
   priority: z.number().int(),
 });
 
@@ -64,8 +72,11 @@ export function routeCommand(): Command {
             .filter(Boolean)
             .join(" ") || "(any run)",
           r.queue,
+          r.executor ?? "-",
         ]);
-        process.stdout.write(`${formatTable(["NAME", "FROM", "INSTRUMENT", "WHEN", "QUEUE"], rows)}\n`);
+        process.stdout.write(
+          `${formatTable(["NAME", "FROM", "INSTRUMENT", "WHEN", "QUEUE", "EXECUTOR"], rows)}\n`,
+        );
       } finally {
         await c.close();
       }
@@ -80,6 +91,10 @@ export function routeCommand(): Command {
     .option("--title <regex>", "run title matches this regular expression", regex("title"))
     .option("--sample <regex>", "sample name matches this regular expression", regex("sample"))
     .addOption(new Option("--min-file-bytes <n>", "raw file at least this big").argParser(Number))
+    .option(
+      "--executor <name>",
+      `run matching jobs with this executor (${EXECUTOR_KINDS.join(", ")}); default: the worker's own`,
+    )
     .addOption(new Option("--priority <n>", "lower is checked first").default(100).argParser(Number))
     .action(async (name: string, raw: unknown) => {
       const parsed = AddOptions.safeParse(raw);
@@ -99,9 +114,11 @@ export function routeCommand(): Command {
           sample: o.sample ?? null,
           min_file_bytes: o.minFileBytes ?? null,
           queue: normalizeDestination(o.queue),
+          executor: o.executor ?? null,
           created_by: who(),
         });
-        process.stdout.write(`rule ${name}: matching jobs go to ${normalizeDestination(o.queue)}\n`);
+        const by = o.executor ? `, run with executor ${o.executor}` : "";
+        process.stdout.write(`rule ${name}: matching jobs go to ${normalizeDestination(o.queue)}${by}\n`);
       } finally {
         await c.close();
       }

@@ -306,6 +306,17 @@ const WorkerSchema = z
         error: (issue) => `unknown executor: ${String(issue.input)} (known: ${EXECUTOR_KINDS.join(", ")})`,
       }),
     /**
+     * More executors this worker runs a job with when its route names one (the job's `executor`);
+     * `worker.executor` is always one. A job naming another is refused. Default none.
+     */
+    executors: z
+      .array(
+        z.string().refine(isExecutorKind, {
+          error: (issue) => `unknown executor: ${String(issue.input)} (known: ${EXECUTOR_KINDS.join(", ")})`,
+        }),
+      )
+      .default([]),
+    /**
      * Bytes kept of each log stream (stdout → `.log`, stderr → `.err`) of a reduction: its first
      * and last halves, with a line between them saying how many bytes were cut; null for no
      * limit. Per instrument: `instruments.<I>.log_limit`. Default `"64MiB"`.
@@ -390,6 +401,17 @@ const RouteSchema = z.strictObject({
   min_file_bytes: z.number().int().nonnegative().optional(),
   /** The queue the job goes to, e.g. `/queue/REDUCTION.HIMEM.DATA_READY`. */
   queue: z.string().min(1),
+  /**
+   * The executor the job runs with (`config/executor-kinds.ts`), named in the job message; a
+   * worker runs it only if it is one of its own (`worker.executor`, `worker.executors`). Default:
+   * the worker's `worker.executor`.
+   */
+  executor: z
+    .string()
+    .refine(isExecutorKind, {
+      error: (issue) => `unknown executor: ${String(issue.input)} (known: ${EXECUTOR_KINDS.join(", ")})`,
+    })
+    .optional(),
 });
 export type RouteRule = z.infer<typeof RouteSchema>;
 

@@ -247,16 +247,21 @@ export class Coordinator {
           title: f.title,
           metadata: f.metadata,
         }));
-    const body = JSON.stringify(signJob(withEarlierAttempts(facts.job, reduction.attempts), this.jobKey));
     const route = await this.router.route({
       instrument: facts.job.instrument,
       dataFile: facts.job.data_file,
       title: facts.title,
       metadata: facts.metadata,
     });
+    // The route's executor travels by name only, under the signature; a worker runs it only if it has it.
+    const job = route.executor ? { ...facts.job, executor: route.executor } : facts.job;
+    const body = JSON.stringify(signJob(withEarlierAttempts(job, reduction.attempts), this.jobKey));
     const messageId = await transport.send(route.queue, { body });
     if (route.rule)
-      this.deps.log.info({ job_id: reduction.job_id, route: route.rule, queue: route.queue }, "routed");
+      this.deps.log.info(
+        { job_id: reduction.job_id, route: route.rule, queue: route.queue, executor: route.executor },
+        "routed",
+      );
     await markDispatched(
       database,
       reduction,

@@ -19,7 +19,7 @@ export class JobRouter {
   }): Promise<Route> {
     const rules = [...(await listRouteRules(this.database)), ...this.config.routing];
     const defaultQueue = this.config.queues.reduction_data_ready;
-    if (rules.length === 0) return { queue: defaultQueue, rule: null };
+    if (rules.length === 0) return { queue: defaultQueue, rule: null, executor: null };
     const sample = run.metadata.sample_name;
     return chooseRoute(
       rules,

@@ -19,13 +19,15 @@ export interface Route {
   queue: string;
   /** The rule's name; null for the default queue. */
   rule: string | null;
+  /** The executor the rule names (put in the job message as `executor`); null: the worker's own. */
+  executor: string | null;
 }
 
 export function chooseRoute(rules: readonly RouteRule[], run: RunFacts, defaultQueue: string): Route {
   for (const rule of rules) {
-    if (matches(rule, run)) return { queue: rule.queue, rule: rule.name };
+    if (matches(rule, run)) return { queue: rule.queue, rule: rule.name, executor: rule.executor ?? null };
   }
-  return { queue: defaultQueue, rule: null };
+  return { queue: defaultQueue, rule: null, executor: null };
 }
 
 function matches(rule: RouteRule, run: RunFacts): boolean {

@@ -30,6 +30,7 @@ export const SIGNED_FIELDS = [
   "interpreter",
   "convention",
   "variables",
+  "executor",
 ] as const;
 
 /**

@@ -51,6 +51,12 @@ export const ReductionJobSchema = z.looseObject({
       advanced_vars: z.record(z.string(), z.unknown()),
     })
     .optional(),
+  /**
+   * The executor to run with, by name (a routing rule's `executor`); absent: the worker's
+   * `worker.executor`. A worker runs it only if it is one of its own; it never takes an executor's
+   * settings from a message. Covered by the signature.
+   */
+  executor: z.string().min(1).optional(),
   /** Set on a job sent again after it could not start (not the script's fault). */
   retry: RetryStateSchema.optional(),
 });

@@ -12,6 +12,8 @@ export interface RouteRule {
   /** The raw file is at least this many bytes. */
   min_file_bytes?: number | null | undefined;
   queue: string;
+  /** The executor the job runs with (named in the job message); absent: the worker's own. */
+  executor?: string | null | undefined;
 }
 
 /** A routing rule kept in the database, as listed to people. */
@@ -37,6 +39,7 @@ export async function listRouteRules(database: SqlDatabase): Promise<StoredRoute
     sample: r.sample,
     min_file_bytes: r.min_file_bytes === null ? null : Number(r.min_file_bytes),
     queue: r.queue,
+    executor: r.executor,
     created_by: r.created_by,
     created_at: Number(r.created_at),
   }));
@@ -56,6 +59,7 @@ export async function saveRouteRule(
     sample: rule.sample ?? null,
     min_file_bytes: rule.min_file_bytes ?? null,
     queue: rule.queue,
+    executor: rule.executor ?? null,
     created_by: rule.created_by,
     created_at: now,
   };

@@ -202,6 +202,8 @@ export interface RoutingRulesTable {
   sample: string | null;
   min_file_bytes: number | null;
   queue: string;
+  /** The executor the rule's jobs run with; null: the worker's own (migration 006). */
+  executor: string | null;
   created_by: string | null;
   created_at: number;
 }

@@ -2,16 +2,19 @@ import type { Config } from "../config/load-config.ts";
 import { type Authenticity, verifyJob } from "../messages/job-signature.ts";
 import { pathComponentProblem } from "../messages/path-component.ts";
 import type { ReductionJob } from "../messages/reduction-job.ts";
+import { locateScript } from "../scripts/script-location.ts";
+import { chooseExecutor, ownExecutors } from "./executor-choice.ts";
 import { dataFileRefusal, folderRefusal } from "./job-checks.ts";
-import { locateScript } from "./script-location.ts";
 
 /**
  * Whether this worker takes a job, judged by its own configuration only:
  * - `accept`: it may run; `signed` says whether the coordinator signed it (then its stored script
- *   text and variables are run);
+ *   text and variables are run); `executor` names which of the worker's executors runs it;
  * - `refuse`: it never runs; it goes to `POSTPROCESS.ERROR` with `reason`.
  */
-export type Acceptance = { kind: "accept"; signed: boolean } | { kind: "refuse"; reason: string };
+export type Acceptance =
+  | { kind: "accept"; signed: boolean; executor: string }
+  | { kind: "refuse"; reason: string };
 
 /** Why a name cannot be a path component (the one rule of messages/path-component.ts), or null. */
 export function componentRefusal(field: string, value: string): string | null {
@@ -52,9 +55,12 @@ export function acceptJob(job: ReductionJob, config: Config, key: Buffer): Accep
     if (refusal) return { kind: "refuse", reason: refusal };
   }
   const authenticity = verifyJob(job, key);
+  const executor = chooseExecutor(job.executor, ownExecutors(config.worker));
   const refusal =
+    (executor.kind === "refuse" ? executor.reason : null) ??
     authenticityRefusal(authenticity, { script: !!job.script, variables: !!job.variables }) ??
     dataFileRefusal(job.data_file, config.archive.roots) ??
     folderRefusal(locateScript(config, job).outputDir, [config.output.root]);
-  return refusal ? { kind: "refuse", reason: refusal } : { kind: "accept", signed: authenticity === "valid" };
+  if (refusal || executor.kind === "refuse") return { kind: "refuse", reason: refusal ?? "" };
+  return { kind: "accept", signed: authenticity === "valid", executor: executor.name };
 }

@@ -1,17 +1,18 @@
-import { basename, delimiter, join } from "node:path";
+import { basename, join } from "node:path";
 import type { Config } from "../config/load-config.ts";
 import { formatBytes } from "../config/memory-size.ts";
 import type { ExecutionHandle, ExecutionResult, Executor } from "../executors/executor.ts";
 import { ExecutionStartError } from "../executors/executor.ts";
 import type { Logger } from "../logging/logger.ts";
 import type { ReductionJob } from "../messages/reduction-job.ts";
+import type { ReduceVarsModule } from "../scripts/python-literal.ts";
+import { locateScript, scriptPresent } from "../scripts/script-location.ts";
+import { prepareScriptRun, type ScriptRun } from "../scripts/script-run.ts";
+import { additionalOutputDirs, type ScriptWorkspace } from "../scripts/script-workspace.ts";
 import { checkBeforeRun } from "./job-checks.ts";
 import { LedgerKeeper, ledgerPath } from "./job-ledger.ts";
-import { additionalOutputDirs, commandFor, prepareWorkspace } from "./job-workspace.ts";
 import { copyToAdditionalDirs } from "./output-files.ts";
 import { infrastructureFault, isDiskFullCode } from "./retry-plan.ts";
-import { scriptEnvironment } from "./script-environment.ts";
-import { locateScript, scriptPresent } from "./script-location.ts";
 import { type JobOutcome, judgeOutcome } from "./success-policy.ts";
 import type { WorkerSettings } from "./worker-settings.ts";
 
@@ -86,9 +87,19 @@ export async function runJob(
       "cannot write the job ledger; a re-delivered copy may run again",
     ),
   );
-  let workspace: ReturnType<typeof prepareWorkspace>;
+  let run: ScriptRun;
   try {
-    workspace = prepareWorkspace({ ...job, convention: where.convention }, where.script);
+    run = prepareScriptRun(config, {
+      jobId: job.job_id ?? "",
+      instrument: job.instrument,
+      script: job.script ?? { path: where.script },
+      invocation: { convention: where.convention, dataFile: job.data_file, outputDir: where.outputDir },
+      variables: job.variables as ReduceVarsModule | undefined,
+      outputDir: where.outputDir,
+      logFiles: { stdout: logs.log_file, stderr: logs.err_file },
+      interpreter: where.interpreter,
+      env: { AUTOREDUCE_RUN_NUMBER: String(job.run_number), AUTOREDUCE_EXPERIMENT: job.ipts },
+    });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (!isDiskFullCode(code)) throw e;
@@ -99,39 +110,9 @@ export async function runJob(
   ledger.start();
   let reported = false;
   try {
-    const { command, args } = commandFor(
-      { ...job, convention: where.convention },
-      workspace,
-      where.interpreter,
-      where.outputDir,
-    );
     let handle: ExecutionHandle;
     try {
-      handle = await deps.executor.start({
-        command,
-        args,
-        cwd: where.outputDir,
-        env: scriptEnvironment(
-          process.env,
-          { passthrough: config.worker.env_passthrough, fixed: config.worker.env },
-          {
-            instrument: job.instrument,
-            runNumber: job.run_number,
-            experiment: job.ipts,
-            outputDir: where.outputDir,
-            jobId: job.job_id ?? "",
-            tmpDir: workspace.tmpDir,
-            pythonPath: workspace.pythonPath,
-            varsJson: workspace.varsJson,
-          },
-          delimiter,
-        ),
-        stdoutFile: logs.log_file,
-        stderrFile: logs.err_file,
-        tailLines: config.worker.log_tail_lines,
-        limits: deps.settings.rules(job.instrument).limits,
-        logLimitBytes: deps.settings.rules(job.instrument).logLimitBytes,
-      });
+      handle = await deps.executor.start(run.spec);
     } catch (e) {
       if (!(e instanceof ExecutionStartError)) throw e;
       return { kind: "not_started", problem: e.message, report: reportBase };
@@ -158,12 +139,12 @@ export async function runJob(
       ? null
       : infrastructureFault(result.infrastructureProblem, outcome.ok ? null : stderr);
     if (fault) return { kind: "not_started", problem: fault, report: reportBase };
-    await reportResult(deps, job, where, workspace, reportBase, result, outcome);
+    await reportResult(deps, job, where, run.workspace, reportBase, result, outcome);
     reported = true;
     return { kind: "reported" };
   } finally {
     ledger.end(reported ? "reported" : "released");
-    workspace.remove();
+    run.cleanup();
   }
 }
 
@@ -171,7 +152,7 @@ async function reportResult(
   deps: JobRunnerDeps,
   job: ReductionJob,
   where: ReturnType<typeof locateScript>,
-  workspace: ReturnType<typeof prepareWorkspace>,
+  workspace: ScriptWorkspace,
   reportBase: Record<string, unknown>,
   result: ExecutionResult,
   outcome: JobOutcome,

@@ -3,11 +3,11 @@ import { join } from "node:path";
 import { readJobKey } from "../config/job-key.ts";
 import type { Config } from "../config/load-config.ts";
 import type { ExecutionHandle, Executor } from "../executors/executor.ts";
-import { createExecutor } from "../executors/executor-registry.ts";
 import type { Logger } from "../logging/logger.ts";
 import { CancelSchema } from "../messages/cancel.ts";
 import { CreateScriptSchema } from "../messages/create-script.ts";
 import { type ReductionJob, ReductionJobSchema } from "../messages/reduction-job.ts";
+import { locateScript } from "../scripts/script-location.ts";
 import { createScript } from "../scripts/script-writer.ts";
 import { parseOrReject, sendToErrorQueue } from "../transport/error-queue.ts";
 import type { IncomingMessage, Subscription, Transport } from "../transport/transport.ts";
@@ -15,15 +15,16 @@ import { acceptJob } from "./job-acceptance.ts";
 import { judgeLedger, type LedgerVerdict, ledgerPath, processAlive, readLedger } from "./job-ledger.ts";
 import { type JobEnd, runJob } from "./job-runner.ts";
 import { planRetry } from "./retry-plan.ts";
-import { locateScript } from "./script-location.ts";
 import { SlotScheduler, SlotWithdrawn } from "./slot-scheduler.ts";
 import { templateValueRefusal } from "./template-values.ts";
+import { WorkerExecutors } from "./worker-executors.ts";
 import { WorkerSettings } from "./worker-settings.ts";
 
 export interface WorkerDeps {
   config: Config;
   transport: Transport;
   log: Logger;
+  /** The executor for `worker.executor` (default: a new one from the registry). */
   executor?: Executor;
   /** Host name reported in `information` (default: this machine's). */
   host?: string;
@@ -65,7 +66,7 @@ export class ReductionWorker {
   private readonly inProgress = new Map<string, Promise<void>>();
   private readonly finished = new Set<string>();
   private readonly running = new Map<string, ExecutionHandle>();
-  private readonly executor: Executor;
+  private readonly executors: WorkerExecutors;
   private readonly host: string;
   private readonly settings: WorkerSettings;
   private readonly scheduler: SlotScheduler;
@@ -75,7 +76,7 @@ export class ReductionWorker {
   private nextLocalKey = 0;
 
   private constructor(private readonly deps: WorkerDeps) {
-    this.executor = deps.executor ?? createExecutor(deps.config.worker.executor);
+    this.executors = new WorkerExecutors(deps.config.worker.executor, deps.executor);
     this.host = deps.host ?? hostname();
     this.settings = new WorkerSettings(deps.config);
     const key = readJobKey(deps.config);
@@ -119,7 +120,7 @@ export class ReductionWorker {
       running,
       waiting,
       queues: this.settings.queues,
-      executor: this.executor.kind,
+      executor: this.deps.config.worker.executor,
     };
   }
 
@@ -138,7 +139,7 @@ export class ReductionWorker {
     await Promise.all(this.services.map((s) => s.unsubscribe()));
     await Promise.all(this.subscriptions.map((s) => s.unsubscribe()));
     clearTimeout(timer);
-    await this.executor.close();
+    await this.executors.close();
     this.state = "stopped";
   }
 
@@ -249,7 +250,13 @@ export class ReductionWorker {
     }
     try {
       const attempt = (job.retry?.deliveries ?? 0) + message.deliveryCount;
-      const end = await runJob(this.runnerDeps(key), job, attempt, () => this.state !== "running", copyKey);
+      const end = await runJob(
+        this.runnerDeps(key, job),
+        job,
+        attempt,
+        () => this.state !== "running",
+        copyKey,
+      );
       await this.afterJob(end, job, message);
     } finally {
       release();
@@ -330,10 +337,11 @@ export class ReductionWorker {
     log.warn({ job_id: job.job_id, message_id: message.id, reason }, "job refused; never run");
   }
 
-  private runnerDeps(key: string) {
+  private runnerDeps(key: string, job: ReductionJob) {
     return {
       config: this.deps.config,
-      executor: this.executor,
+      // Acceptance has checked that the job's executor (its route's) is one of this worker's.
+      executor: this.executors.get(job.executor),
       settings: this.settings,
       log: this.deps.log,
       host: this.host,

@@ -1,15 +1,14 @@
-import { totalmem } from "node:os";
 import type { Config } from "../config/load-config.ts";
-import { parseByteSize, parseMemoryLimit } from "../config/memory-size.ts";
-import type { ExecutionLimits } from "../executors/executor.ts";
 import { type SuccessPolicy, successPolicy } from "./success-policy.ts";
 
-/** The worker's rules for one instrument: its config overrides over the worker's defaults. */
+/**
+ * The worker's rules for one instrument: its config overrides over the worker's defaults. (The
+ * limits a script runs under are the script module's: `scripts/script-limits.ts`.)
+ */
 export interface InstrumentRules {
-  limits: ExecutionLimits;
-  /** Bytes kept of each log stream (head and tail); null for no limit. */
-  logLimitBytes: number | null;
+  /** How the worker judges the script's end (`success`, `exceptions`). */
   policy: SuccessPolicy;
+  /** At most one job of an experiment at a time (ISIS instruments by default). */
   onePerExperiment: boolean;
 }
 
@@ -20,10 +19,7 @@ export interface InstrumentRules {
 export class WorkerSettings {
   private readonly cache = new Map<string, InstrumentRules>();
 
-  constructor(
-    private readonly config: Config,
-    private readonly totalMemoryBytes = totalmem(),
-  ) {}
+  constructor(private readonly config: Config) {}
 
   /** Queues this worker takes jobs from. */
   get queues(): string[] {
@@ -53,19 +49,7 @@ export class WorkerSettings {
   private derive(name: string): InstrumentRules {
     const worker = this.config.worker;
     const own = this.config.instruments[name];
-    const memory = own?.memory_limit !== undefined ? own.memory_limit : worker.memory_limit;
-    const minutes =
-      own?.time_limit_minutes !== undefined ? own.time_limit_minutes : worker.time_limit_minutes;
-    const stall = own?.stall_minutes !== undefined ? own.stall_minutes : worker.stall_minutes;
-    const logLimit = own?.log_limit !== undefined ? own.log_limit : worker.log_limit;
     return {
-      logLimitBytes: logLimit ? parseByteSize(logLimit) : null,
-      limits: {
-        memoryBytes: memory ? parseMemoryLimit(memory, this.totalMemoryBytes) : null,
-        wallSeconds: minutes ? minutes * 60 : null,
-        stallSeconds: stall ? stall * 60 : null,
-        checkIntervalMs: worker.check_interval_seconds * 1000,
-      },
       policy: successPolicy(own?.success ?? worker.success, [
         ...worker.exceptions,
         ...(own?.exceptions ?? []),

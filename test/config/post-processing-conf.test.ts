@@ -12,7 +12,7 @@ import {
   readPostProcessingConf,
 } from "../../src/config/post-processing-conf.ts";
 import { ReductionJobSchema } from "../../src/messages/reduction-job.ts";
-import { locateScript } from "../../src/worker/script-location.ts";
+import { locateScript } from "../../src/scripts/script-location.ts";
 import { SNS_PRODUCTION_EXCEPTIONS } from "../fixtures/sns/exceptions.ts";
 
 const FIXTURES = join(import.meta.dirname, "..", "fixtures", "sns");

@@ -7,7 +7,7 @@ const HIMEM = "/queue/REDUCTION.HIMEM.DATA_READY";
 const CALIB = "/queue/CALIBRATION.DATA_READY";
 
 const rules: RouteRule[] = [
-  { name: "calibration", instrument: "NOM", title: "^calibration", queue: CALIB },
+  { name: "calibration", instrument: "NOM", title: "^calibration", queue: CALIB, executor: "local" },
   { name: "big-sample", sample: "[Dd]iamond", queue: HIMEM },
   { name: "himem-title", title: "HIMEM|high memory", queue: HIMEM },
   { name: "big-file", min_file_bytes: 10_000_000_000, queue: HIMEM },
@@ -43,8 +43,12 @@ const cases: Array<[string, Partial<RunFacts>, string, string | null]> = [
   ["an unknown title never matches a title rule", { title: null }, DEFAULT, null],
 ];
 
+/** The executor a route names, by rule: only `calibration` names one; the others leave it to the worker. */
+const EXECUTOR_BY_RULE: Record<string, string> = { calibration: "local" };
+
 for (const [name, facts, queue, rule] of cases) {
   test(`routing: ${name}`, () => {
-    assert.deepEqual(chooseRoute(rules, run(facts), DEFAULT), { queue, rule });
+    const executor = rule ? (EXECUTOR_BY_RULE[rule] ?? null) : null;
+    assert.deepEqual(chooseRoute(rules, run(facts), DEFAULT), { queue, rule, executor });
   });
 }

@@ -5,9 +5,9 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { silentLogger } from "../../src/logging/logger.ts";
 import type { ReductionJob } from "../../src/messages/reduction-job.ts";
+import { locateScript } from "../../src/scripts/script-location.ts";
 import type { IncomingMessage } from "../../src/transport/transport.ts";
 import { ReductionWorker } from "../../src/worker/reduction-worker.ts";
-import { locateScript } from "../../src/worker/script-location.ts";
 import { openStack, type Stack } from "../helpers/in-process.ts";
 import { waitFor } from "../helpers/wait-for.ts";
 

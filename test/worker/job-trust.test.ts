@@ -190,6 +190,19 @@ describe("a worker refuses jobs its configuration does not allow", () => {
     );
   });
 
+  test("a job naming an executor this worker does not run is refused, never run", async () => {
+    await assertRefused(
+      job({ executor: "slurm" }),
+      /route names executor "slurm", which this worker does not run \(its executors: local;/,
+    );
+  });
+
+  test("a job naming the worker's own executor runs", async () => {
+    const final = await send(job({ executor: "local" }));
+    assert.equal(final.destination, stack.config.queues.reduction_complete, String(final.report.error));
+    assert.equal(final.report.executor, "local");
+  });
+
   test("after refusals, a plain SNS job still runs the instrument's script", async () => {
     const final = await send(job());
     assert.equal(final.destination, stack.config.queues.reduction_complete, String(final.report.error));

@@ -5,6 +5,7 @@ import { afterEach, test } from "node:test";
 import type { ConfigInput } from "../../src/config/config-schema.ts";
 import { Coordinator } from "../../src/coordinator/coordinator.ts";
 import { silentLogger } from "../../src/logging/logger.ts";
+import { listRouteRules, saveRouteRule } from "../../src/store/routing-store.ts";
 import { listRuns, type RunView, runEvents } from "../../src/store/run-views.ts";
 import { ReductionWorker } from "../../src/worker/reduction-worker.ts";
 import { openStack } from "../helpers/in-process.ts";
@@ -159,6 +160,34 @@ test("a run whose title matches the high-memory rule is reduced only by the work
       [3, "small-node", "/queue/REDUCTION.DATA_READY", null],
     ],
   );
+});
+
+test("a routing rule naming an executor: the job carries it by name, signed, and runs with it", async () => {
+  const p = await pipeline({}, { EXEC: OK, PLAIN: OK }, { node1: {} });
+  await saveRouteRule(p.stack.database, {
+    name: "exec-local",
+    priority: 1,
+    instrument: "EXEC",
+    queue: p.stack.config.queues.reduction_data_ready,
+    executor: "local",
+    created_by: "test",
+  });
+  assert.equal((await listRouteRules(p.stack.database))[0]?.executor, "local", "the rule keeps its executor");
+  await p.submit("EXEC", 1);
+  await p.submit("PLAIN", 1);
+  const routed = await p.run("EXEC", 1, (r) => r.status === "completed", "EXEC completed");
+  const plain = await p.run("PLAIN", 1, (r) => r.status === "completed", "PLAIN completed");
+  assert.deepEqual([routed.route, routed.executor], ["exec-local", "local"]);
+  const sent = async (instrument: string) =>
+    (await runEvents(p.stack.database, instrument, 1))
+      .filter((e) => e.destination === p.stack.config.queues.reduction_data_ready)
+      .map((e) => e.body as Record<string, unknown>);
+  const [job] = await sent("EXEC");
+  assert.equal(job?.executor, "local", "the job message names the route's executor");
+  assert.ok(job?.job_signature, "and is signed");
+  const [plainJob] = await sent("PLAIN");
+  assert.equal(plainJob && "executor" in plainJob, false, "no rule: no executor named");
+  assert.equal(plain.executor, "local", "the worker's own executor");
 });
 
 test("SNS mode: an allow-listed stderr line is information; other stderr output fails a script that exits 0", async () => {

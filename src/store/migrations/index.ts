@@ -5,6 +5,7 @@ import { scriptsAndVariablesMigration } from "./002-scripts-and-variables.ts";
 import { workersMigration } from "./003-workers.ts";
 import { jobsMigration } from "./004-jobs.ts";
 import { apiTokensMigration } from "./005-api-tokens.ts";
+import { routeExecutorMigration } from "./006-route-executor.ts";
 
 /** Numbered migrations of the state database, the same on SQLite and PostgreSQL. Never edit a released one. */
 export function stateMigrations(dialect: Dialect): Record<string, Migration> {
@@ -14,5 +15,6 @@ export function stateMigrations(dialect: Dialect): Record<string, Migration> {
     "003-workers": workersMigration(dialect),
     "004-jobs": jobsMigration(dialect),
     "005-api-tokens": apiTokensMigration(dialect),
+    "006-route-executor": routeExecutorMigration(),
   };
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { matchesRule, scriptEnvironment } from "../../src/worker/script-environment.ts";
+import { matchesRule, scriptEnvironment } from "../../src/scripts/script-environment.ts";
 
 const JOB = {
   instrument: "EQSANS",

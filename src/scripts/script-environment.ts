@@ -5,9 +5,11 @@
  * - the base: `PATH`, `HOME`, `LANG`, `LC_*`, `TZ`, `USER`, `LOGNAME` (from the worker's environment);
  * - the worker's `worker.env_passthrough` names (`NAME`, or `PREFIX*`);
  * - the worker's `worker.env` fixed values;
+ * - the caller's extra variables (`extra`);
  * - ours, which win: `TMPDIR` (the job's private scratch folder), `PYTHONUNBUFFERED=1`,
- *   `PYTHONPATH` (generated variables first), `AUTOREDUCE_INSTRUMENT`, `AUTOREDUCE_RUN_NUMBER`,
- *   `AUTOREDUCE_EXPERIMENT`, `AUTOREDUCE_OUTPUT_DIR`, `AUTOREDUCE_JOB_ID`, `AUTOREDUCE_VARS_JSON`.
+ *   `PYTHONPATH` (generated variables first), `AUTOREDUCE_INSTRUMENT`, `AUTOREDUCE_RUN_NUMBER` and
+ *   `AUTOREDUCE_EXPERIMENT` (for a job of a run), `AUTOREDUCE_OUTPUT_DIR`, `AUTOREDUCE_JOB_ID`,
+ *   `AUTOREDUCE_VARS_JSON`.
  */
 
 /** Variables every script sees (when the worker has them); a name ending in `*` is a prefix. */
@@ -24,8 +26,10 @@ export interface EnvironmentRules {
 /** What the job sets (these win over everything else). */
 export interface JobVariables {
   instrument: string;
-  runNumber: number;
-  experiment: string;
+  /** The run's number; absent for a job that is not a run's (a watch step). */
+  runNumber?: number | undefined;
+  /** The run's experiment; absent for a job that is not a run's. */
+  experiment?: string | undefined;
   outputDir: string;
   jobId: string;
   /** The job's private temporary folder. */
@@ -34,6 +38,8 @@ export interface JobVariables {
   pythonPath: readonly string[];
   /** `reduce_vars.json` of the job. */
   varsJson: string;
+  /** More variables from the caller; below ours, above the inherited ones. */
+  extra?: Readonly<Record<string, string>> | undefined;
 }
 
 /** True when `name` is matched by a rule (`NAME` exactly, or `PREFIX*`). */
@@ -53,7 +59,7 @@ export function scriptEnvironment(
   for (const [name, value] of Object.entries(source)) {
     if (value !== undefined && allowed.some((rule) => matchesRule(name, rule))) env[name] = value;
   }
-  Object.assign(env, rules.fixed);
+  Object.assign(env, rules.fixed, job.extra);
   const inheritedPythonPath = env.PYTHONPATH;
   return {
     ...env,
@@ -61,8 +67,8 @@ export function scriptEnvironment(
     PYTHONUNBUFFERED: "1",
     PYTHONPATH: [...job.pythonPath, inheritedPythonPath].filter(Boolean).join(delimiter),
     AUTOREDUCE_INSTRUMENT: job.instrument,
-    AUTOREDUCE_RUN_NUMBER: String(job.runNumber),
-    AUTOREDUCE_EXPERIMENT: job.experiment,
+    ...(job.runNumber !== undefined ? { AUTOREDUCE_RUN_NUMBER: String(job.runNumber) } : {}),
+    ...(job.experiment !== undefined ? { AUTOREDUCE_EXPERIMENT: job.experiment } : {}),
     AUTOREDUCE_OUTPUT_DIR: job.outputDir,
     AUTOREDUCE_JOB_ID: job.jobId,
     AUTOREDUCE_VARS_JSON: job.varsJson,
