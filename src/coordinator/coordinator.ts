@@ -18,7 +18,6 @@ import {
   undispatchedReductions,
 } from "../store/reduction-store.ts";
 import { type RecordResult, type ReductionRow, recordReadyRun } from "../store/run-store.ts";
-import type { ReductionStatus } from "../store/schema.ts";
 import type { SqlDatabase } from "../store/state-database.ts";
 import { parseOrReject, sendToErrorQueue } from "../transport/error-queue.ts";
 import type { IncomingMessage, Subscription, Transport } from "../transport/transport.ts";

@@ -5,7 +5,6 @@ import { isDatabaseOutage } from "../store/database-outage.ts";
 import { listDaemons } from "../store/heartbeat-store.ts";
 import { applyReport } from "../store/reduction-store.ts";
 import type { ReductionRow } from "../store/run-store.ts";
-import type { ReductionStatus } from "../store/schema.ts";
 import type { SqlDatabase } from "../store/state-database.ts";
 import { type UnfinishedReduction, unfinishedReductions } from "../store/unfinished-reductions.ts";
 import type { Transport } from "../transport/transport.ts";

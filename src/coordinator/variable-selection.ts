@@ -8,7 +8,7 @@
  * A set may hold only some variables: the others keep the script's defaults. Variables that are
  * no longer in the script are dropped; new ones get their defaults. Deleted sets never apply.
  */
-import type { VarType, VarValue } from "../scripts/variable-types.ts";
+import type { VarValue } from "../scripts/variable-types.ts";
 
 export type { VarValue } from "../scripts/variable-types.ts";
 export type { ScopedSet, VariableValues } from "../store/variable-store.ts";

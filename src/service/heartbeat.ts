@@ -1,16 +1,9 @@
 import { hostname } from "node:os";
-import { z } from "zod";
 import packageJson from "../../package.json" with { type: "json" };
 import type { Config } from "../config/load-config.ts";
 import type { Logger } from "../logging/logger.ts";
 import { normalizeDestination } from "../messages/destinations.ts";
-import {
-  daemonId,
-  type HeartbeatMessage,
-  HeartbeatMessageSchema,
-  type HeartbeatStatus,
-  PingSchema,
-} from "../messages/heartbeat.ts";
+import { daemonId, type HeartbeatMessage, type HeartbeatStatus, PingSchema } from "../messages/heartbeat.ts";
 import { InvalidMessageError, parseMessage } from "../messages/message-error.ts";
 import type { Subscription, Transport } from "../transport/transport.ts";
 import { PARTS, type PartName } from "./part-registry.ts";
