@@ -1,5 +1,6 @@
 import { instrumentSettings } from "../config/instrument-settings.ts";
 import type { Config } from "../config/load-config.ts";
+import { RefusedError } from "../failures/refused-error.ts";
 import type { Logger } from "../logging/logger.ts";
 import { InvalidMessageError } from "../messages/message-error.ts";
 import type { ReductionRequest } from "../messages/reduction-request.ts";
@@ -26,7 +27,7 @@ export interface OperationDeps {
   log: Logger;
 }
 
-export class OperationRefused extends Error {
+export class OperationRefused extends RefusedError {
   override readonly name = "OperationRefused";
 }
 

@@ -1,3 +1,5 @@
+import { InfrastructureError } from "../failures/infrastructure-error.ts";
+
 /**
  * The message bus between the parts. Destinations are `/queue/NAME` (each message to one
  * consumer, persistent, acknowledged) or `/topic/NAME` (each message to every current
@@ -94,7 +96,7 @@ export const ORIGINAL_DESTINATION_HEADER = "x-original-destination";
 export const DEAD_LETTER_REASON_HEADER = "x-dead-letter-reason";
 
 /** The transport cannot reach its database or broker. Infrastructure: retrying later may help. */
-export class TransportUnavailableError extends Error {
+export class TransportUnavailableError extends InfrastructureError {
   override readonly name = "TransportUnavailableError";
 }
 
