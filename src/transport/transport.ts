@@ -1,3 +1,4 @@
+import { type Backoff, backoffDelay } from "../failures/backoff.ts";
 import { InfrastructureError } from "../failures/infrastructure-error.ts";
 
 /**
@@ -100,6 +101,10 @@ export class TransportUnavailableError extends InfrastructureError {
   override readonly name = "TransportUnavailableError";
 }
 
+/** Redelivery after a failed handler: 1 s doubling to 60 s. */
+const REDELIVERY: Backoff = { initialMs: 1000, maxMs: 60_000 };
+
+/** How long a message whose handler failed waits before its next delivery (`deliveryCount` from 1). */
 export function defaultRetryDelayMs(deliveryCount: number): number {
-  return Math.min(60_000, 1000 * 2 ** Math.max(0, deliveryCount - 1));
+  return backoffDelay(REDELIVERY, deliveryCount);
 }

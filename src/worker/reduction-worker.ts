@@ -4,6 +4,7 @@ import { readJobKey } from "../config/job-key.ts";
 import type { Config } from "../config/load-config.ts";
 import type { ExecutionHandle, Executor } from "../executors/executor.ts";
 import { createExecutor } from "../executors/executor-registry.ts";
+import { type Backoff, backoffDelay, sleep } from "../failures/backoff.ts";
 import type { Logger } from "../logging/logger.ts";
 import { CancelSchema } from "../messages/cancel.ts";
 import { CreateScriptSchema } from "../messages/create-script.ts";
@@ -28,6 +29,9 @@ export interface WorkerDeps {
   /** Host name reported in `information` (default: this machine's). */
   host?: string;
 }
+
+/** Between tries of sending a report: 0.5, 1, 2, 4 s (five tries in all). */
+const REPORT_RETRY: Backoff = { initialMs: 500, maxMs: 4_000 };
 
 /** Thrown by a job handler to give its message back to the queue (the worker is stopping). */
 class HandedBack extends Error {
@@ -392,7 +396,7 @@ export class ReductionWorker {
       } catch (e) {
         if (attempt >= 5) throw e;
         this.deps.log.warn({ err: e, destination, attempt }, "report not sent; retrying");
-        await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
+        await sleep(backoffDelay(REPORT_RETRY, attempt));
       }
     }
   }
