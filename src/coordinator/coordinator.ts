@@ -3,7 +3,9 @@ import type { Config } from "../config/load-config.ts";
 import type { Logger } from "../logging/logger.ts";
 import type { ReductionChange } from "../messages/change-event.ts";
 import { signJob } from "../messages/job-signature.ts";
+import { messageBody } from "../messages/message-body.ts";
 import { InvalidMessageError } from "../messages/message-error.ts";
+import { ReductionJobSchema } from "../messages/reduction-job.ts";
 import { StatusReportSchema } from "../messages/status-report.ts";
 import { readNexusMetadata } from "../nexus/nexus-metadata.ts";
 import { ChangePublisher } from "../service/change-publisher.ts";
@@ -246,7 +248,10 @@ export class Coordinator {
           title: f.title,
           metadata: f.metadata,
         }));
-    const body = JSON.stringify(signJob(withEarlierAttempts(facts.job, reduction.attempts), this.jobKey));
+    const body = messageBody(
+      ReductionJobSchema,
+      signJob(withEarlierAttempts(facts.job, reduction.attempts), this.jobKey),
+    );
     const route = await this.router.route({
       instrument: facts.job.instrument,
       dataFile: facts.job.data_file,

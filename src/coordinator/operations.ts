@@ -2,8 +2,10 @@ import { instrumentSettings } from "../config/instrument-settings.ts";
 import type { Config } from "../config/load-config.ts";
 import { RefusedError } from "../failures/refused-error.ts";
 import type { Logger } from "../logging/logger.ts";
+import { CancelSchema } from "../messages/cancel.ts";
+import { messageBody } from "../messages/message-body.ts";
 import { InvalidMessageError } from "../messages/message-error.ts";
-import type { ReductionRequest } from "../messages/reduction-request.ts";
+import { type ReductionRequest, ReductionRequestSchema } from "../messages/reduction-request.ts";
 import { coerceVariables, typedVariables, VariableValueError } from "../scripts/variable-types.ts";
 import { ChangePublisher } from "../service/change-publisher.ts";
 import { cancelLatest } from "../store/reduction-store.ts";
@@ -62,7 +64,7 @@ export async function requestRerun(
   }
   if (!dryRun && preview.queue.length > 0) {
     await deps.transport.send(deps.config.queues.reduction_request, {
-      body: JSON.stringify({ ...request, run_numbers: preview.queue }),
+      body: messageBody(ReductionRequestSchema, { ...request, run_numbers: preview.queue }),
     });
   }
   return preview;
@@ -137,7 +139,7 @@ export async function cancelRun(
   const { reduction, previous, reason } = await cancelLatest(deps.database, instrument, runNumber, by);
   if (!reduction) throw new OperationRefused(reason ?? "nothing to cancel");
   await deps.transport.send(deps.config.queues.cancel, {
-    body: JSON.stringify({ job_id: reduction.job_id, cancelled_by: by }),
+    body: messageBody(CancelSchema, { job_id: reduction.job_id, cancelled_by: by }),
   });
   // Made here (CLI or API process), not by the coordinator: published from here.
   await new ChangePublisher(deps.transport, deps.config, deps.log).publish({

@@ -5,6 +5,7 @@ import type { ExecutionHandle, ExecutionResult, Executor } from "../executors/ex
 import { ExecutionStartError } from "../executors/executor.ts";
 import type { Logger } from "../logging/logger.ts";
 import type { ReductionJob } from "../messages/reduction-job.ts";
+import type { StatusReportFields } from "../messages/status-report.ts";
 import { checkBeforeRun } from "./job-checks.ts";
 import { LedgerKeeper, ledgerPath } from "./job-ledger.ts";
 import { additionalOutputDirs, commandFor, prepareWorkspace } from "./job-workspace.ts";
@@ -24,7 +25,7 @@ export interface JobRunnerDeps {
   settings: WorkerSettings;
   log: Logger;
   host: string;
-  report: (destination: string, body: Record<string, unknown>) => Promise<void>;
+  report: (destination: string, body: StatusReportFields) => Promise<void>;
   /** Called with the handle once the script runs, and with null when it ended. */
   running: (handle: ExecutionHandle | null) => void;
 }
@@ -39,9 +40,9 @@ export interface JobRunnerDeps {
  */
 export type JobEnd =
   | { kind: "reported" }
-  | { kind: "not_started"; problem: string; report: Record<string, unknown> }
-  | { kind: "interrupted"; report: Record<string, unknown> }
-  | { kind: "refused"; reason: string; report: Record<string, unknown> };
+  | { kind: "not_started"; problem: string; report: StatusReportFields }
+  | { kind: "interrupted"; report: StatusReportFields }
+  | { kind: "refused"; reason: string; report: StatusReportFields };
 
 /**
  * Runs one job whose slot has been granted: checks, STARTED, the script under limits, the verdict.
@@ -172,7 +173,7 @@ async function reportResult(
   job: ReductionJob,
   where: ReturnType<typeof locateScript>,
   workspace: ReturnType<typeof prepareWorkspace>,
-  reportBase: Record<string, unknown>,
+  reportBase: StatusReportFields,
   result: ExecutionResult,
   outcome: JobOutcome,
 ): Promise<void> {
