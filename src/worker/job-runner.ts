@@ -2,7 +2,7 @@ import { basename, delimiter, join } from "node:path";
 import type { Config } from "../config/load-config.ts";
 import { formatBytes } from "../config/memory-size.ts";
 import type { ExecutionHandle, ExecutionResult, Executor } from "../executors/executor.ts";
-import { ExecutionStartError } from "../executors/executor.ts";
+import { InfrastructureError } from "../failures/infrastructure-error.ts";
 import type { Logger } from "../logging/logger.ts";
 import type { ReductionJob } from "../messages/reduction-job.ts";
 import type { StatusReportFields } from "../messages/status-report.ts";
@@ -134,7 +134,8 @@ export async function runJob(
         logLimitBytes: deps.settings.rules(job.instrument).logLimitBytes,
       });
     } catch (e) {
-      if (!(e instanceof ExecutionStartError)) throw e;
+      // The machine could not start it (ExecutionStartError): retried with backoff, not the script's fault.
+      if (!(e instanceof InfrastructureError)) throw e;
       return { kind: "not_started", problem: e.message, report: reportBase };
     }
     await deps.report(config.queues.reduction_started, {
