@@ -1,7 +1,8 @@
 import { Command } from "commander";
 import { instrumentSettings } from "../config/instrument-settings.ts";
 import { cancelRun } from "../coordinator/operations.ts";
-import { quotePlus } from "../messages/create-script.ts";
+import { CreateScriptSchema, quotePlus } from "../messages/create-script.ts";
+import { messageBody } from "../messages/message-body.ts";
 import { setPaused } from "../store/reduction-store.ts";
 import { collect, parseAssignments } from "./assignments.ts";
 import { configFromOption, connect } from "./cli-context.ts";
@@ -86,7 +87,9 @@ export function instrumentCommands(): Command[] {
             template_data: encoded,
             information: `Requested by ${who()}`,
           };
-          await c.transport.send(c.config.queues.create_script, { body: JSON.stringify(body) });
+          await c.transport.send(c.config.queues.create_script, {
+            body: messageBody(CreateScriptSchema, body),
+          });
           process.stdout.write(
             `sent to ${c.config.queues.create_script}; a worker writes the script and reports on ${c.config.queues.service_status.replaceAll("{instrument}", inst.toUpperCase())}\n`,
           );

@@ -1,8 +1,5 @@
-import { Command, CommanderError } from "commander";
-import { ConfigError } from "../config/config-error.ts";
-import { OperationRefused } from "../coordinator/operations.ts";
-import { DatabaseUnavailableError } from "../store/state-database.ts";
-import { CommandFailed } from "./command-failed.ts";
+import { Command } from "commander";
+import { failureExit } from "./failure-exit.ts";
 
 type Loader = () => Promise<Command[]>;
 
@@ -59,24 +56,8 @@ export async function main(argv: string[]): Promise<number> {
     await (await buildProgram(argv)).parseAsync(argv);
     return 0;
   } catch (e) {
-    if (e instanceof CommanderError) {
-      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.exitCode === 0)
-        return 0;
-      return 2;
-    }
-    if (e instanceof ConfigError) {
-      process.stderr.write(`autoreduce: ${e.message}\n`);
-      return 2;
-    }
-    if (
-      e instanceof CommandFailed ||
-      e instanceof OperationRefused ||
-      e instanceof DatabaseUnavailableError
-    ) {
-      process.stderr.write(`autoreduce: ${e.message}\n`);
-      return 1;
-    }
-    process.stderr.write(`autoreduce: unexpected error: ${(e as Error)?.stack ?? String(e)}\n`);
-    return 1;
+    const exit = failureExit(e);
+    if (exit.text !== null) process.stderr.write(`${exit.text}\n`);
+    return exit.code;
   }
 }

@@ -1,6 +1,8 @@
 import { resolve } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { acceptDataReady } from "../coordinator/data-ready-intake.ts";
+import { type DataReadyFields, DataReadySchema } from "../messages/data-ready.ts";
+import { messageBody } from "../messages/message-body.ts";
 import { InvalidMessageError } from "../messages/message-error.ts";
 import { pathComponentProblem } from "../messages/path-component.ts";
 import { configFromOption, connect } from "./cli-context.ts";
@@ -43,7 +45,7 @@ export function submitCommand(): Command {
           data_file: file,
           started_by: startedBy,
         };
-        let out: Record<string, unknown>;
+        let out: DataReadyFields;
         try {
           const { content_key: _key, ...accepted } = acceptDataReady(JSON.stringify(fields), config);
           out = accepted;
@@ -53,7 +55,7 @@ export function submitCommand(): Command {
         }
         const c = await connect(config, "submit", "warn");
         try {
-          await c.transport.send(config.queues.data_ready, { body: JSON.stringify(out) });
+          await c.transport.send(config.queues.data_ready, { body: messageBody(DataReadySchema, out) });
         } finally {
           await c.close();
         }

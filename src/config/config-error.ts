@@ -1,5 +1,7 @@
+import { RefusedError } from "../failures/refused-error.ts";
+
 /** The configuration cannot be used. Thrown at start; the CLI exits with code 2. Retrying cannot help. */
-export class ConfigError extends Error {
+export class ConfigError extends RefusedError {
   override readonly name = "ConfigError";
   constructor(
     /** The file (or "environment") the problem is in. */

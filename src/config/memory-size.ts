@@ -1,3 +1,5 @@
+import { RefusedError } from "../failures/refused-error.ts";
+
 /**
  * Memory sizes as people write them in configuration ("70%", "11GiB", "512 MB") and as the
  * executor writes them in kill messages ("12.3 GiB"). Pure functions.
@@ -23,11 +25,11 @@ const UNIT_BYTES: Record<string, number> = {
 };
 
 /** A memory limit that cannot be understood; thrown while reading configuration, so no retry helps. */
-export class MemoryLimitError extends Error {
+export class MemoryLimitError extends RefusedError {
   override readonly name = "MemoryLimitError";
   constructor(
     readonly text: string,
-    readonly reason: string,
+    override readonly reason: string,
   ) {
     super(`bad memory limit "${text}": ${reason}`);
   }

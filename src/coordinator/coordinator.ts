@@ -3,7 +3,9 @@ import type { Config } from "../config/load-config.ts";
 import type { Logger } from "../logging/logger.ts";
 import type { ReductionChange } from "../messages/change-event.ts";
 import { signJob } from "../messages/job-signature.ts";
+import { messageBody } from "../messages/message-body.ts";
 import { InvalidMessageError } from "../messages/message-error.ts";
+import { ReductionJobSchema } from "../messages/reduction-job.ts";
 import { StatusReportSchema } from "../messages/status-report.ts";
 import { readNexusMetadata } from "../nexus/nexus-metadata.ts";
 import { ChangePublisher } from "../service/change-publisher.ts";
@@ -254,7 +256,10 @@ export class Coordinator {
     });
     // The route's executor travels by name only, under the signature; a worker runs it only if it has it.
     const job = route.executor ? { ...facts.job, executor: route.executor } : facts.job;
-    const body = JSON.stringify(signJob(withEarlierAttempts(job, reduction.attempts), this.jobKey));
+    const body = messageBody(
+      ReductionJobSchema,
+      signJob(withEarlierAttempts(job, reduction.attempts), this.jobKey),
+    );
     const messageId = await transport.send(route.queue, { body });
     if (route.rule)
       this.deps.log.info(

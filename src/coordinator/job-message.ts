@@ -1,3 +1,4 @@
+import type { ReductionJob, ReductionJobFields } from "../messages/reduction-job.ts";
 import type { ReductionRow } from "../store/run-store.ts";
 
 /**
@@ -40,7 +41,10 @@ export function jobMessage(
         }
       : {}),
     ...(reduction.interpreter ? { interpreter: reduction.interpreter } : {}),
-    ...(reduction.convention ? { convention: reduction.convention } : {}),
-    ...(reduction.variables ? { variables: JSON.parse(reduction.variables) as unknown } : {}),
-  };
+    // Stored as text; the schema checks them again when the message is built (messageBody).
+    ...(reduction.convention ? { convention: reduction.convention as ReductionJob["convention"] } : {}),
+    ...(reduction.variables
+      ? { variables: JSON.parse(reduction.variables) as ReductionJob["variables"] }
+      : {}),
+  } satisfies ReductionJobFields;
 }

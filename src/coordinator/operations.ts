@@ -1,9 +1,12 @@
 import { instrumentSettings } from "../config/instrument-settings.ts";
 import { readJobKey } from "../config/job-key.ts";
 import type { Config } from "../config/load-config.ts";
+import { RefusedError } from "../failures/refused-error.ts";
 import type { Logger } from "../logging/logger.ts";
+import { CancelSchema } from "../messages/cancel.ts";
+import { messageBody } from "../messages/message-body.ts";
 import { InvalidMessageError } from "../messages/message-error.ts";
-import type { ReductionRequest } from "../messages/reduction-request.ts";
+import { type ReductionRequest, ReductionRequestSchema } from "../messages/reduction-request.ts";
 import { signRequest } from "../messages/request-signature.ts";
 import { coerceVariables, typedVariables, VariableValueError } from "../scripts/variable-types.ts";
 import { ChangePublisher } from "../service/change-publisher.ts";
@@ -28,7 +31,7 @@ export interface OperationDeps {
   log: Logger;
 }
 
-export class OperationRefused extends Error {
+export class OperationRefused extends RefusedError {
   override readonly name = "OperationRefused";
 }
 
@@ -65,7 +68,9 @@ export async function requestRerun(
   if (!dryRun && preview.queue.length > 0) {
     // Signed: the coordinator believes the role and requester only from our own processes.
     const signed = signRequest({ ...request, run_numbers: preview.queue }, readJobKey(deps.config).key);
-    await deps.transport.send(deps.config.queues.reduction_request, { body: JSON.stringify(signed) });
+    await deps.transport.send(deps.config.queues.reduction_request, {
+      body: messageBody(ReductionRequestSchema, signed),
+    });
   }
   return preview;
 }
@@ -139,7 +144,7 @@ export async function cancelRun(
   const { reduction, previous, reason } = await cancelLatest(deps.database, instrument, runNumber, by);
   if (!reduction) throw new OperationRefused(reason ?? "nothing to cancel");
   await deps.transport.send(deps.config.queues.cancel, {
-    body: JSON.stringify({ job_id: reduction.job_id, cancelled_by: by }),
+    body: messageBody(CancelSchema, { job_id: reduction.job_id, cancelled_by: by }),
   });
   // Made here (CLI or API process), not by the coordinator: published from here.
   await new ChangePublisher(deps.transport, deps.config, deps.log).publish({

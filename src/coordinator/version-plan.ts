@@ -1,4 +1,5 @@
 import type { Config } from "../config/load-config.ts";
+import { RefusedError } from "../failures/refused-error.ts";
 import { coerceVariables, typedVariables } from "../scripts/variable-types.ts";
 import type { ReductionRow, ReductionSnapshot } from "../store/run-store.ts";
 import type { ReductionStatus } from "../store/schema.ts";
@@ -27,7 +28,7 @@ export interface PlanRequest {
 }
 
 /** Thrown for a re-run request that cannot be honoured as asked (unknown variable, bad value). */
-export class PlanRefused extends Error {
+export class PlanRefused extends RefusedError {
   override readonly name = "PlanRefused";
 }
 

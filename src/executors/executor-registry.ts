@@ -4,6 +4,7 @@
  * unknown name is a configuration error, found when the configuration is read.
  */
 import { EXECUTOR_KINDS, type ExecutorKind } from "../config/executor-kinds.ts";
+import { RefusedError } from "../failures/refused-error.ts";
 import type { Executor } from "./executor.ts";
 import { LocalExecutor } from "./local-executor.ts";
 
@@ -20,7 +21,7 @@ export function executorKinds(): string[] {
 }
 
 /** `worker.executor` names no executor that exists. A configuration error: no retry helps. */
-export class UnknownExecutorError extends Error {
+export class UnknownExecutorError extends RefusedError {
   override readonly name = "UnknownExecutorError";
   constructor(readonly kind: string) {
     super(`unknown executor: ${kind} (known: ${executorKinds().join(", ")})`);

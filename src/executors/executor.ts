@@ -1,3 +1,5 @@
+import { InfrastructureError } from "../failures/infrastructure-error.ts";
+
 /**
  * Where and how a reduction script runs. The worker calls `start` and then waits on the handle
  * (or polls it); `cancel` ends the whole process tree; `usage` reports resources used so far.
@@ -127,7 +129,7 @@ export interface LogCut {
 }
 
 /** The program could not be started at all (missing interpreter, unreadable folder). Not the script's fault. */
-export class ExecutionStartError extends Error {
+export class ExecutionStartError extends InfrastructureError {
   override readonly name = "ExecutionStartError";
   constructor(
     readonly command: string,

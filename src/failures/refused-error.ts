@@ -7,8 +7,11 @@
 export abstract class RefusedError extends Error {
   /** Always false: the same input will be refused again. */
   readonly retryable = false as const;
-  /** Why, in words the sender or an operator can act on (the message by default). */
-  get reason(): string {
-    return this.message;
+  /** Why, in words the sender or an operator can act on (the message unless a subclass says more briefly). */
+  readonly reason: string;
+
+  constructor(message: string, options?: ErrorOptions & { reason?: string }) {
+    super(message, options);
+    this.reason = options?.reason ?? message;
   }
 }

@@ -1,4 +1,5 @@
 import type { Config } from "../config/load-config.ts";
+import { type Backoff, backoffDelay } from "../failures/backoff.ts";
 import type { Logger } from "../logging/logger.ts";
 import type { SqlDatabase } from "../store/state-database.ts";
 import type { Transport } from "../transport/transport.ts";
@@ -42,9 +43,11 @@ export interface ListenerStatus {
 /** After a failed reconcile walk, the next one comes this soon (or at `reconcile_seconds`, if sooner). */
 const RECONCILE_RETRY_MS = 10_000;
 
+const ANNOUNCE_RETRY: Backoff = { initialMs: 250, maxMs: 30_000 };
+
 /** Delay before announcing a file again after a database or transport error: 250 ms doubling to 30 s. */
 export function announceRetryDelayMs(attempt: number): number {
-  return Math.min(30_000, 250 * 2 ** Math.max(0, attempt - 1));
+  return backoffDelay(ANNOUNCE_RETRY, attempt);
 }
 
 /**

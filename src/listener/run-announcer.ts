@@ -1,5 +1,8 @@
 import type { Config } from "../config/load-config.ts";
 import type { Logger } from "../logging/logger.ts";
+import { DataReadySchema } from "../messages/data-ready.ts";
+import { ErrorMessageSchema } from "../messages/error-message.ts";
+import { messageBody } from "../messages/message-body.ts";
 import { type NexusMetadata, readNexusMetadata } from "../nexus/nexus-metadata.ts";
 import type { Transport } from "../transport/transport.ts";
 import {
@@ -81,14 +84,19 @@ export class RunAnnouncer {
     for (const warning of plan.warnings) this.log.warn({ path: file.path }, warning);
     if (plan.kind === "reject") {
       await this.transport.send(this.config.queues.postprocess_error, {
-        body: JSON.stringify(plan.body),
+        body: messageBody(ErrorMessageSchema, plan.body),
         headers: { "x-error-reason": plan.body.error.slice(0, 500) },
       });
       await this.store.record([archiveFileRecord(file, version, "rejected", plan.body.error, this.now())]);
       this.log.error({ path: file.path }, `run sent to the error queue: ${plan.body.error}`);
       return "rejected";
     }
-    await this.transport.send(this.config.queues.data_ready, { body: JSON.stringify(plan.body) });
+    await this.transport.send(this.config.queues.data_ready, {
+      body: messageBody(DataReadySchema, {
+        ...plan.body,
+        metadata: plan.body.metadata as Record<string, unknown> | undefined,
+      }),
+    });
     await this.store.record([archiveFileRecord(file, version, "announced", null, this.now())]);
     const { instrument, run_number: run, ipts } = plan.body;
     this.log.info({ instrument, run, ipts, path: file.path }, `announced ${instrument} run ${run} (${ipts})`);

@@ -34,6 +34,8 @@ export const DataReadySchema = z.looseObject({
   dedupe_key: z.string().optional(),
 });
 export type DataReady = z.infer<typeof DataReadySchema>;
+/** A DATA_READY as its sender writes it: what `messageBody` takes. */
+export type DataReadyFields = z.input<typeof DataReadySchema>;
 
 /** The run facts the SNS workflow manager derives from a bare file-path body (legacy STC form). */
 export interface PathFacts {

@@ -1,11 +1,12 @@
 import type { z } from "zod";
+import { RefusedError } from "../failures/refused-error.ts";
 
 /** A message body that cannot be accepted. Retrying cannot help: the message goes to the error queue. */
-export class InvalidMessageError extends Error {
+export class InvalidMessageError extends RefusedError {
   override readonly name: string = "InvalidMessageError";
   constructor(
     /** Why, in words an operator can act on. */
-    readonly reason: string,
+    override readonly reason: string,
   ) {
     super(reason);
   }

@@ -61,3 +61,5 @@ export const ReductionJobSchema = z.looseObject({
   retry: RetryStateSchema.optional(),
 });
 export type ReductionJob = z.infer<typeof ReductionJobSchema>;
+/** A job as the coordinator writes it (before the worker's transforms): what `messageBody` takes. */
+export type ReductionJobFields = z.input<typeof ReductionJobSchema>;

@@ -42,3 +42,5 @@ export const StatusReportSchema = z.looseObject({
   peak_memory_bytes: z.number().int().nonnegative().nullable().optional(),
 });
 export type StatusReport = z.infer<typeof StatusReportSchema>;
+/** A report as a worker writes it (before the consumer's transforms): what `messageBody` takes. */
+export type StatusReportFields = z.input<typeof StatusReportSchema>;

@@ -5,13 +5,15 @@
  * as `\xNN`, other characters as `\uNNNN` or `\UNNNNNNNN` (whole code points, never surrogate pairs), so
  * nothing in a value can end the literal, start a new line, or be read differently by Python.
  */
+
+import { RefusedError } from "../failures/refused-error.ts";
 import type { VarType, VarValue } from "./variable-types.ts";
 
 /** Anything pythonLiteral can render: text, finite numbers, booleans, and lists and dicts of those (a VarValue or a Record<string, VarValue> fits). */
 export type PythonValue = string | number | boolean | PythonValue[] | { [key: string]: PythonValue };
 
 /** Thrown when a value has no safe Python literal (NaN, Infinity, a lone surrogate, null, ...). */
-export class PythonLiteralError extends Error {
+export class PythonLiteralError extends RefusedError {
   override readonly name = "PythonLiteralError";
 }
 

@@ -7,6 +7,7 @@
 import { execFile } from "node:child_process";
 import { basename } from "node:path";
 import { z } from "zod";
+import { RefusedError } from "../failures/refused-error.ts";
 import { describeIssues } from "../messages/message-error.ts";
 import { packageFile } from "../package-files.ts";
 import type { VarType, VarValue } from "./variable-types.ts";
@@ -23,12 +24,12 @@ export interface ReduceVars {
 }
 
 /** Thrown when a `reduce_vars.py` cannot be read: not literal-only, invalid, or the helper failed. */
-export class ReduceVarsError extends Error {
+export class ReduceVarsError extends RefusedError {
   override readonly name = "ReduceVarsError";
   constructor(
     readonly path: string,
     /** Why, e.g. "only plain assignments of literal values are allowed (found a function call)". */
-    readonly reason: string,
+    override readonly reason: string,
     /** The 1-based line concerned, when there is one. */
     readonly line?: number,
   ) {

@@ -1,10 +1,12 @@
+import { RefusedError } from "../failures/refused-error.ts";
+
 /**
  * Run-number ranges as people type them: "1000-1010, 1020". Ranges are inclusive; the result is ascending
  * without duplicates. The size is checked before anything is expanded, so "1-1000000000" costs nothing.
  */
 
 /** Thrown when run-range text is not a list of run numbers and ranges, or expands to too many runs. */
-export class RunRangeError extends Error {
+export class RunRangeError extends RefusedError {
   override readonly name = "RunRangeError";
 }
 

@@ -1,3 +1,5 @@
+import { RefusedError } from "../failures/refused-error.ts";
+
 /**
  * Script templates with the semantics of Python's `string.Template.substitute`, as SNS uses for its
  * reduction script templates: `$name` and `${name}` are placeholders (names `[_a-zA-Z][_a-zA-Z0-9]*`),
@@ -5,7 +7,7 @@
  */
 
 /** Thrown when a template cannot be filled in: arguments are missing or a `$` is not a placeholder. */
-export class TemplateError extends Error {
+export class TemplateError extends RefusedError {
   override readonly name = "TemplateError";
   constructor(
     message: string,

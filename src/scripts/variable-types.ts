@@ -1,3 +1,5 @@
+import { RefusedError } from "../failures/refused-error.ts";
+
 /**
  * The types of a reduction script's variables and the coercion of user input to them.
  *
@@ -26,11 +28,11 @@ export interface TypedVar {
 }
 
 /** Thrown when a value cannot be turned into its variable's type, or names an unknown variable. */
-export class VariableValueError extends Error {
+export class VariableValueError extends RefusedError {
   override readonly name = "VariableValueError";
   constructor(
     /** What is wrong, e.g. "Minimum Extents: expected a list of numbers, got 'a,b'". */
-    readonly reason: string,
+    override readonly reason: string,
     /** The variable concerned, when there is one. */
     readonly variable?: string,
   ) {

@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { Config } from "../config/load-config.ts";
 import type { Logger } from "../logging/logger.ts";
-import type { ChangeEvent, ChangeFacts } from "../messages/change-event.ts";
+import { type ChangeEvent, ChangeEventSchema, type ChangeFacts } from "../messages/change-event.ts";
+import { messageBody } from "../messages/message-body.ts";
 import type { Transport } from "../transport/transport.ts";
 
 /**
@@ -30,8 +31,7 @@ export class ChangePublisher {
   publish(facts: ChangeFacts): Promise<void> {
     this.seq += 1;
     const event = { ...facts, source: this.source, seq: this.seq, published_at: Date.now() } as ChangeEvent;
-    const body = JSON.stringify(event);
-    this.tail = this.tail.then(() => this.send(body, event));
+    this.tail = this.tail.then(() => this.send(event));
     return this.tail;
   }
 
@@ -40,10 +40,11 @@ export class ChangePublisher {
     return this.tail;
   }
 
-  private async send(body: string, event: ChangeEvent): Promise<void> {
+  private async send(event: ChangeEvent): Promise<void> {
     const destination = this.config.queues.changes;
     try {
-      await this.transport.send(destination, { body });
+      // Built here, inside the catch: a malformed event is logged like a failed send.
+      await this.transport.send(destination, { body: messageBody(ChangeEventSchema, event) });
       if (this.failing) this.log.info({ destination }, "change events sent again");
       this.failing = false;
     } catch (e) {

@@ -3,7 +3,14 @@ import packageJson from "../../package.json" with { type: "json" };
 import type { Config } from "../config/load-config.ts";
 import type { Logger } from "../logging/logger.ts";
 import { normalizeDestination } from "../messages/destinations.ts";
-import { daemonId, type HeartbeatMessage, type HeartbeatStatus, PingSchema } from "../messages/heartbeat.ts";
+import {
+  daemonId,
+  type HeartbeatMessage,
+  HeartbeatMessageSchema,
+  type HeartbeatStatus,
+  PingSchema,
+} from "../messages/heartbeat.ts";
+import { messageBody } from "../messages/message-body.ts";
 import { InvalidMessageError, parseMessage } from "../messages/message-error.ts";
 import type { Subscription, Transport } from "../transport/transport.ts";
 import { PARTS, type PartName } from "./part-registry.ts";
@@ -92,7 +99,7 @@ export async function startHeartbeat(deps: HeartbeatDeps): Promise<Heartbeat> {
   let failing = false;
   const send = async (destination: string, message: HeartbeatMessage, quiet = false) => {
     try {
-      await transport.send(destination, { body: JSON.stringify(message) });
+      await transport.send(destination, { body: messageBody(HeartbeatMessageSchema, message) });
       return true;
     } catch (e) {
       log[quiet ? "debug" : "warn"]({ err: e, destination }, "heartbeat not sent");

@@ -1,3 +1,5 @@
+import { backoffDelay } from "../failures/backoff.ts";
+
 /** How `serve` restarts a part that failed (`supervision` in the config). */
 export interface RestartPolicy {
   /** Failures within `windowMs` after which the part is given up (and `serve` exits 1). */
@@ -23,7 +25,7 @@ export function restartDecision(
 ): RestartDecision {
   const recent = failures.filter((t) => now - t <= policy.windowMs).length;
   if (recent >= policy.maxFailures) return { restart: false, failures: recent };
-  const delayMs = Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** Math.max(0, recent - 1));
+  const delayMs = backoffDelay({ initialMs: policy.initialDelayMs, maxMs: policy.maxDelayMs }, recent);
   return { restart: true, delayMs };
 }
 

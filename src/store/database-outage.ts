@@ -1,3 +1,4 @@
+import { backoffDelay, sleep } from "../failures/backoff.ts";
 import type { Logger } from "../logging/logger.ts";
 import { DatabaseUnavailableError } from "./state-database.ts";
 
@@ -88,9 +89,8 @@ export interface OutageOptions {
  */
 export async function waitOutOutages<T>(fn: () => Promise<T>, options: OutageOptions): Promise<T> {
   const { log, what, stopping, initialMs = 500, maxMs = 5_000 } = options;
-  let delay = initialMs;
   let since = 0;
-  for (;;) {
+  for (let attempt = 1; ; attempt++) {
     try {
       const result = await fn();
       if (since)
@@ -105,8 +105,7 @@ export async function waitOutOutages<T>(fn: () => Promise<T>, options: OutageOpt
           "database unreachable; holding the work and trying again until it is back",
         );
       }
-      await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(maxMs, delay * 2);
+      await sleep(backoffDelay({ initialMs, maxMs }, attempt));
     }
   }
 }

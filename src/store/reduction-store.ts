@@ -1,4 +1,5 @@
 import type { Updateable } from "kysely";
+import { RefusedError } from "../failures/refused-error.ts";
 import { asReduction, type JobRow, type ReductionRow } from "./job-store.ts";
 import { reductionsWithRun } from "./run-views.ts";
 import type { JobStatus, JobsTable } from "./schema.ts";
@@ -42,7 +43,7 @@ export interface ReportEvent {
 export type ReportDecision = (current: JobRow) => { status: JobStatus; fields: Updateable<JobsTable> } | null;
 
 /** A report names a job (by its id in messages) that is not in the database. Bad input: a retry cannot help. */
-export class UnknownJobError extends Error {
+export class UnknownJobError extends RefusedError {
   override readonly name = "UnknownJobError";
   constructor(readonly jobId: string) {
     super(`no job ${jobId} is known`);

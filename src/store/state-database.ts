@@ -11,6 +11,7 @@ import {
   sql,
 } from "kysely";
 import type pg from "pg";
+import { InfrastructureError } from "../failures/infrastructure-error.ts";
 import { stateMigrations } from "./migrations/index.ts";
 import { pgDriver } from "./pg-driver.ts";
 import type { StateSchema } from "./schema.ts";
@@ -30,7 +31,7 @@ export interface SqlDatabase<S = StateSchema> {
 }
 
 /** The database cannot be reached or used. An infrastructure fault: retrying later may help. */
-export class DatabaseUnavailableError extends Error {
+export class DatabaseUnavailableError extends InfrastructureError {
   override readonly name = "DatabaseUnavailableError";
   constructor(
     readonly url: string,

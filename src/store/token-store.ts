@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
+import { RefusedError } from "../failures/refused-error.ts";
 import type { SqlDatabase } from "./state-database.ts";
 
 /**
@@ -33,7 +34,7 @@ export interface TokenRecord extends TokenHolder {
 }
 
 /** A token cannot be made as asked (bad role, name taken); nothing was stored. */
-export class TokenRefused extends Error {
+export class TokenRefused extends RefusedError {
   override readonly name = "TokenRefused";
 }
 

@@ -1,4 +1,5 @@
 import type { Config } from "../config/load-config.ts";
+import { RefusedError } from "../failures/refused-error.ts";
 import { deadLetterDestination, normalizeDestination, parseDestination } from "../messages/destinations.ts";
 import {
   DEAD_LETTER_REASON_HEADER,
@@ -26,7 +27,7 @@ const DEAD_LETTER_HEADERS = [
 export const MOST_LOOKED_AT = 5_000;
 
 /** A dead-letter or error queue could not be acted on as asked; nothing was changed. */
-export class DeadLetterRefused extends Error {
+export class DeadLetterRefused extends RefusedError {
   override readonly name = "DeadLetterRefused";
 }
 

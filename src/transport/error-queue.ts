@@ -1,4 +1,6 @@
 import type { z } from "zod";
+import { ErrorMessageSchema } from "../messages/error-message.ts";
+import { messageBody } from "../messages/message-body.ts";
 import { InvalidMessageError, parseMessage } from "../messages/message-error.ts";
 import type { IncomingMessage, Transport } from "./transport.ts";
 
@@ -35,16 +37,18 @@ export async function sendToErrorQueue(
   } catch {
     // not JSON: kept whole in original_body
   }
+  // The truncation fields are ours: an original's own copies of them would say something false.
+  const { original_body_truncated: _cut, original_body_bytes: _bytes, ...copied } = fields;
   const body = {
-    ...fields,
+    ...copied,
     error: reason,
     original_body: truncated ? cutToBytes(message.body, MAX_COPIED_BODY_BYTES) : message.body,
     original_destination: message.destination,
     original_message_id: message.id,
-    ...(truncated ? { original_body_truncated: true, original_body_bytes: bytes } : {}),
+    ...(truncated ? { original_body_truncated: true as const, original_body_bytes: bytes } : {}),
   };
   await transport.send(errorQueue, {
-    body: JSON.stringify(body),
+    body: messageBody(ErrorMessageSchema, body),
     headers: {
       "x-error-reason": reason.slice(0, 500),
       ...(truncated ? { "x-original-body-truncated": "true", "x-original-body-bytes": String(bytes) } : {}),

@@ -1,7 +1,8 @@
 import type { Config } from "../config/load-config.ts";
+import { isRetryable } from "../failures/infrastructure-error.ts";
 import { normalizeDestination } from "../messages/destinations.ts";
 import { deadLetterQueues } from "./dead-letters.ts";
-import { type Transport, TransportUnavailableError } from "./transport.ts";
+import type { Transport } from "./transport.ts";
 
 /**
  * Messages waiting on each main work queue, every dead-letter queue and the error queue. Null where the
@@ -24,7 +25,8 @@ export async function queueDepths(
   const depths: Record<string, number | null> = {};
   for (const destination of all) {
     depths[destination] = await transport.depth(destination).catch((e) => {
-      if (e instanceof TransportUnavailableError) return null;
+      // Unknown for now (no statistics, the connection lost): shown as such; anything else is a bug.
+      if (isRetryable(e)) return null;
       throw e;
     });
   }

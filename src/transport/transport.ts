@@ -1,3 +1,6 @@
+import { type Backoff, backoffDelay } from "../failures/backoff.ts";
+import { InfrastructureError } from "../failures/infrastructure-error.ts";
+
 /**
  * The message bus between the parts. Destinations are `/queue/NAME` (each message to one
  * consumer, persistent, acknowledged) or `/topic/NAME` (each message to every current
@@ -94,10 +97,14 @@ export const ORIGINAL_DESTINATION_HEADER = "x-original-destination";
 export const DEAD_LETTER_REASON_HEADER = "x-dead-letter-reason";
 
 /** The transport cannot reach its database or broker. Infrastructure: retrying later may help. */
-export class TransportUnavailableError extends Error {
+export class TransportUnavailableError extends InfrastructureError {
   override readonly name = "TransportUnavailableError";
 }
 
+/** Redelivery after a failed handler: 1 s doubling to 60 s. */
+const REDELIVERY: Backoff = { initialMs: 1000, maxMs: 60_000 };
+
+/** How long a message whose handler failed waits before its next delivery (`deliveryCount` from 1). */
 export function defaultRetryDelayMs(deliveryCount: number): number {
-  return Math.min(60_000, 1000 * 2 ** Math.max(0, deliveryCount - 1));
+  return backoffDelay(REDELIVERY, deliveryCount);
 }

@@ -1,14 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
-import {
-  cancelRun,
-  type OperationDeps,
-  OperationRefused,
-  requestRerun,
-  setVariables,
-} from "../coordinator/operations.ts";
+import { cancelRun, type OperationDeps, requestRerun, setVariables } from "../coordinator/operations.ts";
+import { InfrastructureError } from "../failures/infrastructure-error.ts";
+import { RefusedError } from "../failures/refused-error.ts";
 import { describeIssues } from "../messages/message-error.ts";
-import { parseRunRanges, RunRangeError } from "../scripts/run-ranges.ts";
+import { parseRunRanges } from "../scripts/run-ranges.ts";
 import { setPaused } from "../store/reduction-store.ts";
 import type { TokenHolder } from "../store/token-store.ts";
 import { permission, rerunCapRole } from "./api-permission.ts";
@@ -55,9 +51,12 @@ export function registerChangeRoutes(app: FastifyInstance, deps: OperationDeps):
     if (!request.holder) throw new Error("a change route ran without its guard");
     return request.holder;
   };
+  // By the error's kind: refused input is the caller's to fix (422); an unreachable database or
+  // broker is worth trying again later (503); anything else is a defect (500).
   const fail = (reply: FastifyReply, e: unknown) => {
-    if (e instanceof OperationRefused || e instanceof RunRangeError)
-      return reply.code(422).send({ error: e.message });
+    if (e instanceof RefusedError) return reply.code(422).send({ error: e.message });
+    if (e instanceof InfrastructureError)
+      return reply.code(503).header("retry-after", "30").send({ error: e.message });
     throw e;
   };
   const parse = <T extends z.ZodType>(schema: T, value: unknown, reply: FastifyReply): z.infer<T> | null => {

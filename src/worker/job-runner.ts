@@ -2,9 +2,10 @@ import { basename, join } from "node:path";
 import type { Config } from "../config/load-config.ts";
 import { formatBytes } from "../config/memory-size.ts";
 import type { ExecutionHandle, ExecutionResult, Executor } from "../executors/executor.ts";
-import { ExecutionStartError } from "../executors/executor.ts";
+import { InfrastructureError } from "../failures/infrastructure-error.ts";
 import type { Logger } from "../logging/logger.ts";
 import type { ReductionJob } from "../messages/reduction-job.ts";
+import type { StatusReportFields } from "../messages/status-report.ts";
 import type { ReduceVarsModule } from "../scripts/python-literal.ts";
 import { locateScript, scriptPresent } from "../scripts/script-location.ts";
 import { prepareScriptRun, type ScriptRun } from "../scripts/script-run.ts";
@@ -25,7 +26,7 @@ export interface JobRunnerDeps {
   settings: WorkerSettings;
   log: Logger;
   host: string;
-  report: (destination: string, body: Record<string, unknown>) => Promise<void>;
+  report: (destination: string, body: StatusReportFields) => Promise<void>;
   /** Called with the handle once the script runs, and with null when it ended. */
   running: (handle: ExecutionHandle | null) => void;
 }
@@ -40,9 +41,9 @@ export interface JobRunnerDeps {
  */
 export type JobEnd =
   | { kind: "reported" }
-  | { kind: "not_started"; problem: string; report: Record<string, unknown> }
-  | { kind: "interrupted"; report: Record<string, unknown> }
-  | { kind: "refused"; reason: string; report: Record<string, unknown> };
+  | { kind: "not_started"; problem: string; report: StatusReportFields }
+  | { kind: "interrupted"; report: StatusReportFields }
+  | { kind: "refused"; reason: string; report: StatusReportFields };
 
 /**
  * Runs one job whose slot has been granted: checks, STARTED, the script under limits, the verdict.
@@ -114,7 +115,8 @@ export async function runJob(
     try {
       handle = await deps.executor.start(run.spec);
     } catch (e) {
-      if (!(e instanceof ExecutionStartError)) throw e;
+      // The machine could not start it (ExecutionStartError): retried with backoff, not the script's fault.
+      if (!(e instanceof InfrastructureError)) throw e;
       return { kind: "not_started", problem: e.message, report: reportBase };
     }
     await deps.report(config.queues.reduction_started, {
@@ -153,7 +155,7 @@ async function reportResult(
   job: ReductionJob,
   where: ReturnType<typeof locateScript>,
   workspace: ScriptWorkspace,
-  reportBase: Record<string, unknown>,
+  reportBase: StatusReportFields,
   result: ExecutionResult,
   outcome: JobOutcome,
 ): Promise<void> {

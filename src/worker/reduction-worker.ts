@@ -3,10 +3,14 @@ import { join } from "node:path";
 import { readJobKey } from "../config/job-key.ts";
 import type { Config } from "../config/load-config.ts";
 import type { ExecutionHandle, Executor } from "../executors/executor.ts";
+import { type Backoff, backoffDelay, sleep } from "../failures/backoff.ts";
 import type { Logger } from "../logging/logger.ts";
 import { CancelSchema } from "../messages/cancel.ts";
 import { CreateScriptSchema } from "../messages/create-script.ts";
+import { messageBody } from "../messages/message-body.ts";
 import { type ReductionJob, ReductionJobSchema } from "../messages/reduction-job.ts";
+import { ServiceStatusSchema } from "../messages/service-status.ts";
+import { type StatusReportFields, StatusReportSchema } from "../messages/status-report.ts";
 import { locateScript } from "../scripts/script-location.ts";
 import { createScript } from "../scripts/script-writer.ts";
 import { parseOrReject, sendToErrorQueue } from "../transport/error-queue.ts";
@@ -29,6 +33,9 @@ export interface WorkerDeps {
   /** Host name reported in `information` (default: this machine's). */
   host?: string;
 }
+
+/** Between tries of sending a report: 0.5, 1, 2, 4 s (five tries in all). */
+const REPORT_RETRY: Backoff = { initialMs: 500, maxMs: 4_000 };
 
 /** Thrown by a job handler to give its message back to the queue (the worker is stopping). */
 class HandedBack extends Error {
@@ -299,7 +306,7 @@ export class ReductionWorker {
     // The copy is sent before the original is acknowledged: a crash in between runs it twice at
     // worst (the coordinator records one result), never loses it.
     await transport.send(message.destination, {
-      body: JSON.stringify({ ...job, retry: plan.next }),
+      body: messageBody(ReductionJobSchema, { ...job, retry: plan.next }),
       delayMs: plan.delayMs,
     });
     await this.report(config.queues.reduction_retrying, {
@@ -322,7 +329,7 @@ export class ReductionWorker {
     job: ReductionJob,
     message: IncomingMessage,
     reason: string,
-    report: Record<string, unknown>,
+    report: StatusReportFields,
   ): Promise<void> {
     const { config, transport, log } = this.deps;
     await sendToErrorQueue(transport, config.queues.postprocess_error, message, `job refused: ${reason}`);
@@ -345,7 +352,7 @@ export class ReductionWorker {
       settings: this.settings,
       log: this.deps.log,
       host: this.host,
-      report: (destination: string, body: Record<string, unknown>) => this.report(destination, body),
+      report: (destination: string, body: StatusReportFields) => this.report(destination, body),
       running: (handle: ExecutionHandle | null) => {
         if (handle) this.running.set(key, handle);
         else this.running.delete(key);
@@ -386,13 +393,13 @@ export class ReductionWorker {
     log[result.ok ? "info" : "warn"]({ instrument, ok: result.ok, by: request.information }, result.status);
     const topic = config.queues.service_status.replaceAll("{instrument}", instrument);
     await transport.send(topic, {
-      body: JSON.stringify({ src_id: "postprocessing", status: result.status }),
+      body: messageBody(ServiceStatusSchema, { src_id: "postprocessing", status: result.status }),
     });
   }
 
   /** Sends a report, retrying briefly: a lost report would make the job run again. */
-  private async report(destination: string, body: Record<string, unknown>): Promise<void> {
-    const text = JSON.stringify(body);
+  private async report(destination: string, body: StatusReportFields): Promise<void> {
+    const text = messageBody(StatusReportSchema, body);
     for (let attempt = 1; ; attempt++) {
       try {
         await this.deps.transport.send(destination, { body: text });
@@ -400,7 +407,7 @@ export class ReductionWorker {
       } catch (e) {
         if (attempt >= 5) throw e;
         this.deps.log.warn({ err: e, destination, attempt }, "report not sent; retrying");
-        await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
+        await sleep(backoffDelay(REPORT_RETRY, attempt));
       }
     }
   }

@@ -1,3 +1,4 @@
+import { type Backoff, backoffDelay } from "../failures/backoff.ts";
 import type { RetryEntry, RetryState } from "../messages/reduction-job.ts";
 
 /**
@@ -5,10 +6,9 @@ import type { RetryEntry, RetryState } from "../messages/reduction-job.ts";
  * file unreadable, output folder not writable, interpreter missing): try again after a capped,
  * doubling delay, up to `attempts` tries, then give up with the whole history. A pure decision.
  */
-export interface RetryPolicy {
+export interface RetryPolicy extends Backoff {
+  /** Tries in all, the first included; then the job fails with the history. */
   attempts: number;
-  initialMs: number;
-  maxMs: number;
 }
 
 export type RetryPlan =
@@ -34,7 +34,7 @@ export function planRetry(
       history,
     };
   }
-  const delayMs = Math.min(policy.maxMs, policy.initialMs * 2 ** (attempt - 1));
+  const delayMs = backoffDelay(policy, attempt);
   return {
     kind: "retry",
     delayMs,

@@ -3,6 +3,7 @@ import { execFile, spawn } from "node:child_process";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
+import { InvalidMessageError } from "../../src/messages/message-error.ts";
 import {
   type IncomingMessage,
   type Transport,
@@ -248,6 +249,30 @@ export function transportConformance(
       assert.equal(dead[0]?.body, "poison");
       assert.match(dead[0]?.headers["x-dead-letter-reason"] ?? "", /3 deliveries/);
       assert.equal(dead[0]?.headers["x-original-destination"], q);
+    });
+
+    test("a message its handler refuses (bad input) goes to the dead-letter queue at once, with the reason", async () => {
+      const t = await open({ maxDeliveries: 5 });
+      const q = queue();
+      await t.send(q, { body: "not a job" });
+      let tries = 0;
+      const sub = await t.subscribe(
+        q,
+        async () => {
+          tries++;
+          throw new InvalidMessageError("run_number: expected number");
+        },
+        { retryDelayMs: () => 0 },
+      );
+      const dlq = `/queue/DLQ.${q.slice("/queue/".length)}`;
+      const [letter] = await waitFor(async () => {
+        const letters = await t.browse(dlq, 10);
+        return letters.length > 0 ? letters : null;
+      }, "the dead letter in its queue");
+      await sub.unsubscribe();
+      assert.equal(tries, 1, "not delivered again");
+      assert.equal(letter?.body, "not a job");
+      assert.equal(letter?.headers["x-dead-letter-reason"], "refused: run_number: expected number");
     });
 
     test("browse shows waiting messages oldest first and takes none; take removes one by its id", async () => {

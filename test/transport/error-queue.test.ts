@@ -79,5 +79,20 @@ for (const [name, spec] of backends) {
       assert.equal(m.headers["x-original-body-truncated"], "true");
       assert.equal(m.headers["x-original-body-bytes"], String(Buffer.byteLength(big)));
     });
+
+    test("a body that claims to be cut (forged truncation fields) reaches the error queue whole, the claim dropped", async () => {
+      const q = queue();
+      const original = JSON.stringify({
+        run_number: 3,
+        original_body_truncated: "yes",
+        original_body_bytes: -1,
+      });
+      await sendToErrorQueue(transport, q, { body: original, destination: "/queue/X", id: "m3" }, "bad");
+      const body = JSON.parse((await receive(q)).body);
+      assert.equal(body.original_body, original);
+      assert.equal(body.run_number, 3);
+      assert.equal(body.original_body_truncated, undefined);
+      assert.equal(body.original_body_bytes, undefined);
+    });
   });
 }

@@ -6,6 +6,8 @@ import type { FastifyInstance } from "fastify";
 import { silentLogger } from "../../src/logging/logger.ts";
 import { recordReadyRun } from "../../src/store/run-store.ts";
 import { createToken, listTokens, revokeToken } from "../../src/store/token-store.ts";
+import { parseBrokers } from "../../src/transport/stomp/broker-list.ts";
+import { StompTransport } from "../../src/transport/stomp/stomp-transport.ts";
 import { startApiServer } from "../../src/web/api-server.ts";
 import { openStack, type Stack } from "../helpers/in-process.ts";
 
@@ -137,6 +139,39 @@ describe("JSON API: changes need a holder's token whose role covers the instrume
       sets: Array<{ created_by: string }>;
     };
     assert.equal(sets.sets.at(-1)?.created_by, "mari-scientist");
+  });
+
+  test("a change the broker cannot take now is a 503 with the reason, to be tried again", async () => {
+    const unreachable = await StompTransport.open({
+      brokers: parseBrokers("127.0.0.1:1"),
+      flavour: "activemq",
+      maxDeliveries: 5,
+      reconnectInitialMs: 100,
+      reconnectMaxMs: 1000,
+      sendTimeoutMs: 1000,
+      onError: () => {},
+      onConnectionChange: () => {},
+    });
+    const other = await startApiServer({
+      ...stack,
+      transport: unreachable,
+      log: silentLogger(),
+      host: "127.0.0.1",
+      port: 0,
+    });
+    try {
+      const response = await fetch(`${other.url}/api/v1/runs/MARI/rerun`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${tokens.admin}` },
+        body: JSON.stringify({ runs: "10" }),
+      });
+      assert.equal(response.status, 503);
+      assert.equal(response.headers.get("retry-after"), "30");
+      assert.match(((await response.json()) as { error: string }).error, /no connection to a broker/);
+    } finally {
+      await other.app.close();
+      await unreachable.close();
+    }
   });
 
   test("the re-run cap follows the token's role, and bad input is a 400 or 422 with the reason", async () => {

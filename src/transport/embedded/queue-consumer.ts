@@ -1,3 +1,4 @@
+import { deadLetterReason } from "../dead-letter-reason.ts";
 import type { IncomingMessage, MessageHandler } from "../transport.ts";
 import { CoalescedRunner } from "./coalesced-runner.ts";
 import type { ClaimedRow, QueueStatements } from "./queue-statements.ts";
@@ -90,9 +91,9 @@ export class QueueConsumer {
       clearInterval(renewal);
       this.options.onError(e, `handling message ${row.message_id} from ${this.options.destination}`);
       const { destination, deadLetterTo, maxDeliveries } = this.options;
-      if (row.deliveries >= maxDeliveries) {
+      const reason = deadLetterReason(e, row.deliveries, maxDeliveries);
+      if (reason !== null) {
         // At once and with the error, as over STOMP: an operator reading the dead letter needs the why.
-        const reason = `failed ${row.deliveries} deliveries; last error: ${oneLine(e)}`;
         await this.settle(
           () => this.statements.deadLetter(row, owner, destination, deadLetterTo, reason),
           "dead-lettering",
@@ -119,10 +120,4 @@ export class QueueConsumer {
       }
     }
   }
-}
-
-/** An error as one header-friendly line, not endless. */
-function oneLine(error: unknown): string {
-  const line = (error instanceof Error ? error.message : String(error)).replace(/\s+/g, " ").trim();
-  return line.length > 500 ? `${line.slice(0, 500)}...` : line;
 }

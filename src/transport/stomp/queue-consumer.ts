@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { IMessage, StompSubscription } from "@stomp/stompjs";
+import { deadLetterReason } from "../dead-letter-reason.ts";
 import { type IncomingMessage, type MessageHandler, ORIGINAL_DESTINATION_HEADER } from "../transport.ts";
 import { routeDelayed } from "./delayed-delivery.ts";
 import { prefetchHeaders } from "./flavour.ts";
@@ -157,14 +158,9 @@ export class QueueConsumer implements SessionListener {
       await this.handler(message);
     } catch (error) {
       this.options.onError(error, `handling message ${message.id} from ${destination}`);
+      const reason = deadLetterReason(error, message.deliveryCount, maxDeliveries);
       this.settle(delivery, message, () =>
-        message.deliveryCount >= maxDeliveries
-          ? this.deadLetter(
-              delivery,
-              message,
-              `failed ${message.deliveryCount} deliveries; last error: ${describeError(error)}`,
-            )
-          : this.retry(delivery, message),
+        reason !== null ? this.deadLetter(delivery, message, reason) : this.retry(delivery, message),
       );
       return;
     }
@@ -241,11 +237,4 @@ export class QueueConsumer implements SessionListener {
       delivery.frame.ack({ transaction });
     });
   }
-}
-
-/** One line (headers carry no line breaks well), and not endless. */
-function describeError(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  const line = text.replace(/\s+/g, " ").trim();
-  return line.length > 500 ? `${line.slice(0, 500)}...` : line;
 }

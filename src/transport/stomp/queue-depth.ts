@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { Client, type IMessage, type StompHeaders, Versions } from "@stomp/stompjs";
+import { InfrastructureError } from "../../failures/infrastructure-error.ts";
 import { TransportUnavailableError } from "../transport.ts";
 import { type BrokerAddress, formatBroker } from "./broker-list.ts";
 import { ConnectionLostError, type Session } from "./stomp-connection.ts";
@@ -16,7 +17,7 @@ const IDLE_CLOSE_MS = 10_000;
 const CONNECT_TIMEOUT_MS = 10_000;
 
 /** ActiveMQ could not (or would not) send its statistics; browsing still works. */
-export class StatisticsUnavailableError extends Error {
+export class StatisticsUnavailableError extends InfrastructureError {
   override readonly name = "StatisticsUnavailableError";
 }
 

@@ -8,6 +8,8 @@ import {
   type StompSubscription,
   Versions,
 } from "@stomp/stompjs";
+import { InfrastructureError } from "../../failures/infrastructure-error.ts";
+import { RefusedError } from "../../failures/refused-error.ts";
 import { TransportUnavailableError } from "../transport.ts";
 import { type BrokerAddress, formatBroker } from "./broker-list.ts";
 import { type Flavour, resolveFlavour } from "./flavour.ts";
@@ -33,12 +35,16 @@ const FAILURE_REPORT_INTERVAL_MS = 60_000;
 const DISCONNECT_TIMEOUT_MS = 5_000;
 
 /** The connection a frame was sent on closed before the broker answered it. */
-export class ConnectionLostError extends Error {
+export class ConnectionLostError extends InfrastructureError {
   override readonly name = "ConnectionLostError";
 }
 
-/** The broker answered a frame with an ERROR frame (the message says why). */
-export class BrokerRefusedError extends Error {
+/**
+ * The broker answered a frame with an ERROR frame (the message says why: access denied, an
+ * invalid destination). Sending the same frame again gets the same answer; a broker that drops
+ * the connection afterwards shows up as a ConnectionLostError, which is retried.
+ */
+export class BrokerRefusedError extends RefusedError {
   override readonly name = "BrokerRefusedError";
 }
 
