@@ -1,7 +1,7 @@
 import { readJobKey } from "../config/job-key.ts";
 import type { Config } from "../config/load-config.ts";
 import type { Logger } from "../logging/logger.ts";
-import type { ReductionChange } from "../messages/change-event.ts";
+import { createdChange, type ReductionChange } from "../messages/change-event.ts";
 import { signJob } from "../messages/job-signature.ts";
 import { messageBody } from "../messages/message-body.ts";
 import { InvalidMessageError } from "../messages/message-error.ts";
@@ -171,16 +171,7 @@ export class Coordinator {
     if (result.kind === "duplicate") {
       log.info({ job_id: reduction.job_id, message_id: message.id }, "DATA_READY already recorded");
     } else {
-      this.changed({
-        instrument: accepted.instrument,
-        run_number: accepted.run_number,
-        version: reduction.version,
-        status: reduction.status,
-        previous_status: null,
-        message: reduction.message,
-        job_id: reduction.job_id,
-        updated_at: reduction.updated_at,
-      });
+      this.changed(createdChange(accepted, reduction));
     }
     if (reduction.status === "queued" && reduction.dispatched_at === null) {
       await this.dispatch(reduction, { ...accepted, title: text("title"), metadata });

@@ -1,6 +1,7 @@
 import { instrumentSettings } from "../config/instrument-settings.ts";
 import type { Config } from "../config/load-config.ts";
 import type { Logger } from "../logging/logger.ts";
+import { createdChange } from "../messages/change-event.ts";
 import { InvalidMessageError, parseMessage } from "../messages/message-error.ts";
 import {
   type ReductionRequest,
@@ -150,16 +151,7 @@ export class RerunHandler {
     const reduction = result.reduction;
     if (!reduction) return;
     if (result.kind === "created") {
-      this.deps.changed({
-        instrument: run.instrument,
-        run_number: run.run_number,
-        version: reduction.version,
-        status: reduction.status,
-        previous_status: null,
-        message: reduction.message,
-        job_id: reduction.job_id,
-        updated_at: reduction.updated_at,
-      });
+      this.deps.changed(createdChange(run, reduction));
     }
     if (reduction.status === "queued" && reduction.dispatched_at === null)
       await this.deps.dispatch(reduction);

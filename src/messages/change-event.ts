@@ -106,3 +106,20 @@ export interface ReductionChange {
   /** The reduction's `updated_at` as committed (epoch ms). */
   updated_at: number;
 }
+
+/** The change of a version just created (no status before it), for the run it belongs to. */
+export function createdChange(
+  run: { instrument: string; run_number: number },
+  reduction: Pick<ReductionChange, "version" | "status" | "message" | "job_id" | "updated_at">,
+): ReductionChange {
+  return {
+    instrument: run.instrument,
+    run_number: run.run_number,
+    version: reduction.version,
+    status: reduction.status,
+    previous_status: null,
+    message: reduction.message,
+    job_id: reduction.job_id,
+    updated_at: reduction.updated_at,
+  };
+}
