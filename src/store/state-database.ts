@@ -88,6 +88,10 @@ export function openSqlDatabase<S = StateSchema>(url: string, poolSize = 10): Sq
     const pool = new (pgDriver().Pool)({ connectionString: url, max: poolSize, types: pgTypes });
     // An idle client that loses its server emits 'error' on the pool; without a handler Node exits.
     pool.on("error", () => {});
+    // A client that is checked out but between statements (inside a transaction) when its server
+    // goes away also emits 'error', on the client itself, which the pool does not listen to then:
+    // unhandled, it would end the process. The next statement on it fails instead, as an outage.
+    pool.on("connect", (client) => client.on("error", () => {}));
     const db = new Kysely<S>({ dialect: new PostgresDialect({ pool }) });
     return {
       db,
