@@ -11,7 +11,13 @@ async function lane() {
   while (next < total) {
     const i = next++;
     await new Promise((resolve, reject) => {
-      const child = spawn(interpreter, [script, `/x/BENCH_${i}.nxs.h5`, outDir], { stdio: "ignore" });
+      // In its own session (detached), as the launcher starts every script: where the scheduler
+      // groups CPU time by session (autogroup), the scripts of both sides then get the same share
+      // of a machine that others load too.
+      const child = spawn(interpreter, [script, `/x/BENCH_${i}.nxs.h5`, outDir], {
+        stdio: "ignore",
+        detached: true,
+      });
       child.on("exit", resolve);
       child.on("error", reject);
     });

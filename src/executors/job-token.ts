@@ -18,9 +18,17 @@ export const JOB_TOKEN_VARIABLE = "AUTOREDUCE_JOB_TOKEN";
 
 const PREFIX = Buffer.from(`\0${JOB_TOKEN_VARIABLE}=`);
 
+/** This process's own pid and start time (read once: they never change while it lives). */
+let ownerPrefix: string | null = null;
+
 /** A fresh token for a job started by this process. */
 export function newJobToken(): string {
-  return `${process.pid}.${processStartTime(process.pid) ?? 0}.${randomBytes(12).toString("hex")}`;
+  if (ownerPrefix === null) {
+    const startTime = processStartTime(process.pid);
+    if (startTime === null) return `${process.pid}.0.${randomBytes(12).toString("hex")}`;
+    ownerPrefix = `${process.pid}.${startTime}`;
+  }
+  return `${ownerPrefix}.${randomBytes(12).toString("hex")}`;
 }
 
 /** The process that started the job a token belongs to; null if the text is not a token. Pure. */

@@ -221,6 +221,7 @@ export class ProcessSupervisor {
   close(): void {
     this.trees.clear();
     this.schedule();
+    this.table.close();
   }
 
   /** One scan of `/proc`, shared by `trees`. */

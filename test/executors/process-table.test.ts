@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { describe, test } from "node:test";
 import {
   assignTrees,
@@ -9,6 +11,7 @@ import {
   processStartTime,
   systemConstants,
 } from "../../src/executors/process-table.ts";
+import { waitFor } from "../helpers/wait-for.ts";
 
 function parse(line: string): ProcStat | null {
   const stat: ProcStat = {
@@ -101,6 +104,34 @@ describe("parseProcStat", () => {
     assert.equal(table.ppid[row ?? -1], process.ppid);
     assert.ok((table.rssBytes[row ?? -1] ?? 0) > 10 * 1024 * 1024, "node holds more than 10 MiB");
     assert.equal(table.startTime[row ?? -1], processStartTime(process.pid));
+  });
+});
+
+describe("ProcessTable.scan, rescanning", () => {
+  // The stat files of a scan are kept open and read again from their start by the next scans.
+  test("each scan reads fresh values, and a process that ended is gone from the next scan", async () => {
+    const busy = spawn(process.execPath, ["-e", "for (;;) {}"], { stdio: "ignore" });
+    const table = new ProcessTable();
+    try {
+      const pid = busy.pid ?? -1;
+      await waitFor(() => {
+        table.scan();
+        return table.rowOfPid(pid) !== undefined;
+      }, "the busy child in a scan");
+      const ticks = () => table.cpuTicks[table.rowOfPid(pid) ?? -1] ?? -1;
+      const first = ticks();
+      await waitFor(() => {
+        table.scan();
+        return ticks() > first;
+      }, "its CPU time to grow from one scan to the next");
+      busy.kill("SIGKILL");
+      await once(busy, "exit");
+      table.scan();
+      assert.equal(table.rowOfPid(pid), undefined);
+    } finally {
+      busy.kill("SIGKILL");
+      table.close();
+    }
   });
 });
 

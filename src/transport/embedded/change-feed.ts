@@ -42,7 +42,9 @@ export function openChangeFeed(database: SqlDatabase<unknown>): ChangeFeed {
   const remote = new EventEmitter();
   remote.setMaxListeners(0);
   const stopRemote =
-    database.dialect === "sqlite" ? watchSqlite(database.file, remote) : listenPostgres(database.url, remote);
+    database.dialect === "sqlite"
+      ? watchSqlite(database.file, remote, commitsByOthers(database))
+      : listenPostgres(database.url, remote);
   return {
     async notify(destination) {
       local.emit("change", destination);
@@ -65,19 +67,57 @@ export function openChangeFeed(database: SqlDatabase<unknown>): ChangeFeed {
   };
 }
 
-function watchSqlite(file: string | null, out: EventEmitter): () => Promise<void> {
+/** How long the file events of one commit (several writes to the log) are gathered before one look. */
+const SQLITE_SETTLE_MS = 2;
+
+/**
+ * Every commit to the database changes its write-ahead log, this process's own commits too. Those
+ * are already signalled in-process (with their destination), so a log change only wakes the
+ * consumers when another connection committed something: one `PRAGMA data_version` instead of
+ * a claim on every destination after each of our own commits.
+ */
+function watchSqlite(file: string | null, out: EventEmitter, otherCommits: () => Promise<boolean>) {
   if (!file) return async () => {};
   const names = new Set([basename(file), `${basename(file)}-wal`]);
   let watcher: FSWatcher | null = null;
+  let settle: NodeJS.Timeout | null = null;
+  const look = () => {
+    settle = null;
+    otherCommits().then(
+      (changed) => changed && out.emit("change"),
+      () => out.emit("change"), // cannot tell: look, as if it were someone else's
+    );
+  };
   try {
     watcher = watch(dirname(file), { persistent: false }, (_event, name) => {
-      if (name && names.has(name.toString())) out.emit("change");
+      if (!name || !names.has(name.toString()) || settle) return;
+      settle = setTimeout(look, SQLITE_SETTLE_MS);
+      settle.unref();
     });
     watcher.on("error", () => {});
   } catch {
     // No inotify (or too many watches): polling alone still delivers everything.
   }
-  return async () => watcher?.close();
+  return async () => {
+    if (settle) clearTimeout(settle);
+    watcher?.close();
+  };
+}
+
+/**
+ * True when another connection — another process — committed to the SQLite database since the
+ * last call (`PRAGMA data_version` changes with other connections' commits, never with this
+ * connection's own). The first call says true.
+ */
+export function commitsByOthers(database: SqlDatabase<unknown>): () => Promise<boolean> {
+  let last: number | null = null;
+  return async () => {
+    const { rows } = await sql<{ data_version: number }>`pragma data_version`.execute(database.db);
+    const version = Number(rows[0]?.data_version);
+    const changed = version !== last;
+    last = version;
+    return changed;
+  };
 }
 
 function listenPostgres(url: string, out: EventEmitter): () => Promise<void> {

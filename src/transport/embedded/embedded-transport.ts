@@ -16,6 +16,7 @@ import {
   type Transport,
 } from "../transport.ts";
 import { type ChangeFeed, openChangeFeed } from "./change-feed.ts";
+import { CoalescedRunner } from "./coalesced-runner.ts";
 import { QueueConsumer } from "./queue-consumer.ts";
 import { QueueStatements } from "./queue-statements.ts";
 import { TopicConsumer } from "./topic-consumer.ts";
@@ -39,7 +40,6 @@ export interface EmbeddedTransportOptions {
 export class EmbeddedTransport implements Transport {
   private readonly statements: QueueStatements;
   private readonly consumers = new Map<QueueConsumer | TopicConsumer, string>();
-  private remoteWake: NodeJS.Timeout | null = null;
   private readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private readonly timer: NodeJS.Timeout;
   private readonly stopFeed: () => void;
@@ -51,8 +51,13 @@ export class EmbeddedTransport implements Transport {
     private readonly options: Required<EmbeddedTransportOptions>,
   ) {
     this.statements = new QueueStatements(database);
-    this.stopFeed = feed.onChange((destination) => (destination ? this.wake(destination) : this.wakeSoon()));
-    this.timer = setInterval(() => this.wake(), options.pollIntervalMs);
+    // A change from another process (null) may be on any destination (the feed has already
+    // gathered the file events of one commit into one signal); so may time (a delay or a lease
+    // running out), which the poll is for. Both look once for which queues have work.
+    this.stopFeed = feed.onChange((destination) =>
+      destination ? this.wake(destination) : this.wakeWhereWork.request(),
+    );
+    this.timer = setInterval(() => this.wakeWhereWork.request(), options.pollIntervalMs);
     this.timer.unref();
   }
 
@@ -136,29 +141,36 @@ export class EmbeddedTransport implements Transport {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
-    if (this.remoteWake) clearTimeout(this.remoteWake);
+    await this.wakeWhereWork.stop();
     this.stopFeed();
     await Promise.all([...this.consumers.keys()].map((c) => c.stop()));
     this.consumers.clear();
     await this.feed.close();
   }
 
+  /** Wakes the topic consumers and the queue consumers whose queue has a deliverable message. */
+  private readonly wakeWhereWork = new CoalescedRunner(
+    async () => {
+      const queues = [...this.consumers].flatMap(([c, target]) =>
+        c instanceof QueueConsumer ? [target] : [],
+      );
+      let ready: Set<string>;
+      try {
+        ready = await this.statements.destinationsWithWork([...new Set(queues)]);
+      } catch (e) {
+        this.wake(); // cannot tell: every consumer looks for itself
+        throw e;
+      }
+      for (const [consumer, target] of this.consumers)
+        if (!(consumer instanceof QueueConsumer) || ready.has(target)) consumer.pump();
+    },
+    (e) => this.options.onError(e, "looking for queues with work"),
+  );
+
   /** Looks for work: on one destination, or on all. */
   private wake(destination?: string): void {
     for (const [consumer, target] of this.consumers)
       if (!destination || target === destination) consumer.pump();
-  }
-
-  /**
-   * A write by another process (or an unspecific one of ours) was noticed: look on every
-   * destination, coalescing the burst of file events one commit causes into one look.
-   */
-  private wakeSoon(): void {
-    if (this.remoteWake) return;
-    this.remoteWake = setTimeout(() => {
-      this.remoteWake = null;
-      this.wake();
-    }, 2);
   }
 
   private assertOpen(): void {

@@ -60,6 +60,24 @@ export class QueueStatements {
     return result.rows[0] ?? null;
   }
 
+  /**
+   * Which of `destinations` hold a deliverable message now (what `claim` would take): one look
+   * for all of them, so that a change made elsewhere wakes only the consumers that have work.
+   */
+  async destinationsWithWork(destinations: readonly string[]): Promise<Set<string>> {
+    if (destinations.length === 0) return new Set();
+    const now = Date.now();
+    const rows = await this.db
+      .selectFrom("transport_messages")
+      .select("destination")
+      .distinct()
+      .where("destination", "in", [...destinations])
+      .where("available_at", "<=", now)
+      .where((eb) => eb.or([eb("lease_until", "is", null), eb("lease_until", "<", now)]))
+      .execute();
+    return new Set(rows.map((r) => r.destination));
+  }
+
   /** Extends a lease; false if the lease was lost (another consumer may have the message now). */
   async renew(id: number, owner: string, leaseMs: number): Promise<boolean> {
     const result = await this.db
