@@ -99,6 +99,15 @@ test("serve beats once per part (coordinator, worker, web, listener) and a SIGTE
       .sort();
   const all = ["listener", "postprocessing", "web", "workflowmgr"];
   await waitFor(async () => (await roles("ok")).join() === all.join(), "four parts ok", 30_000, 100);
+  // A part's first beat may come while it starts: wait for the beat that says it runs.
+  await waitFor(
+    async () =>
+      (await listed()).filter((row) => row.pid === serve.proc.pid && row.part_state === "running").length ===
+      all.length,
+    "four parts running",
+    30_000,
+    100,
+  );
   const rows = (await listed()).filter((row) => row.pid === serve.proc.pid);
   assert.deepEqual(
     rows.map((row) => [row.role, row.part_state, row.restarts]).sort(),
