@@ -35,11 +35,16 @@ async function listed(): Promise<DaemonView[]> {
   return (JSON.parse(result.stdout) as { daemons: DaemonView[] }).daemons;
 }
 
-/** Waits until `status` shows the daemon of `pid` in `state`; returns its row. */
+/**
+ * Waits until `status` shows the daemon of `pid` in `state`; returns its row. For `ok`, the beat
+ * must also say the part runs: its first beat may come while it starts, before it has details.
+ */
 async function waitForState(pid: number | undefined, state: DaemonView["state"], timeoutMs = 30_000) {
+  const running = (row: DaemonView) =>
+    state !== "ok" || row.part_state == null || row.part_state === "running";
   try {
     return await waitFor(
-      async () => (await listed()).find((row) => row.pid === pid && row.state === state),
+      async () => (await listed()).find((row) => row.pid === pid && row.state === state && running(row)),
       `pid ${pid} to be ${state}`,
       timeoutMs,
       100,
