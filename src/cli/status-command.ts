@@ -25,6 +25,7 @@ export function statusCommand(): Command {
         const [daemons, queues, counts, running] = await Promise.all([
           listDaemons(c.database, Date.now(), {
             staleSeconds: heartbeat.stale_seconds,
+            foreignIntervalSeconds: heartbeat.foreign_interval_seconds,
             deadSeconds: heartbeat.dead_seconds,
             ...(options.all ? { hideAfterSeconds: null } : {}),
           }),

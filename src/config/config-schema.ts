@@ -348,6 +348,12 @@ const HeartbeatSchema = z
     stale_seconds: z.number().positive().default(15),
     /** ... and as dead after this long. Default 120 s. */
     dead_seconds: z.number().positive().default(120),
+    /**
+     * A daemon that says how often it beats is stale only after three missed beats (never sooner
+     * than `stale_seconds`); one that does not say (an SNS post-processing agent) is assumed to beat
+     * this often. Default 30 s (the SNS agent's).
+     */
+    foreign_interval_seconds: z.number().positive().default(30),
   })
   .prefault({});
 

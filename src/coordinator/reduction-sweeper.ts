@@ -122,6 +122,7 @@ export class ReductionSweeper {
     const { heartbeat } = this.deps.config;
     const daemons = await listDaemons(this.deps.database, now, {
       staleSeconds: heartbeat.stale_seconds,
+      foreignIntervalSeconds: heartbeat.foreign_interval_seconds,
       deadSeconds: heartbeat.dead_seconds,
       hideAfterSeconds: null,
     });

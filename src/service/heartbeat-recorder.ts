@@ -54,7 +54,13 @@ export async function startHeartbeatRecorder(deps: HeartbeatRecorderDeps): Promi
     if (daemonChanged(before, after)) await feed.publish({ ...after, previous_state: before?.state ?? null });
   };
   const listed = async () =>
-    (await listDaemons(database, now(), { staleSeconds, deadSeconds })).map(snapshotOfView);
+    (
+      await listDaemons(database, now(), {
+        staleSeconds,
+        deadSeconds,
+        foreignIntervalSeconds: config.heartbeat.foreign_interval_seconds,
+      })
+    ).map(snapshotOfView);
   for (const snapshot of await listed()) known.set(snapshot.daemon, snapshot);
 
   const record = async (beat: HeartbeatMessage) => {

@@ -14,6 +14,22 @@ import type { SqlDatabase } from "./state-database.ts";
  */
 export type DaemonState = "ok" | "stale" | "dead" | "stopped";
 
+/**
+ * How long a daemon may be silent before it is stale, and dead, judged by its own pace: a daemon
+ * that says how often it beats (`interval_seconds`, ours) is stale after three missed beats, one
+ * that does not (an SNS agent beats every 30 s) after three of `foreignIntervalSeconds`; never
+ * sooner than `staleSeconds`, and dead never sooner than `deadSeconds` nor before it is stale.
+ * Without `foreignIntervalSeconds`, a daemon that does not say is judged by `staleSeconds` alone.
+ */
+export function silenceLimits(
+  intervalSeconds: number | null,
+  options: Pick<DaemonListOptions, "staleSeconds" | "deadSeconds" | "foreignIntervalSeconds">,
+): { staleSeconds: number; deadSeconds: number } {
+  const interval = intervalSeconds ?? options.foreignIntervalSeconds ?? null;
+  const staleSeconds = Math.max(options.staleSeconds, interval === null ? 0 : 3 * interval);
+  return { staleSeconds, deadSeconds: Math.max(options.deadSeconds, staleSeconds + (interval ?? 0)) };
+}
+
 /** The state of a daemon whose last heartbeat is `ageMs` old and had `status`. */
 export function daemonState(
   ageMs: number,
@@ -95,6 +111,11 @@ export interface DaemonListOptions {
   staleSeconds: number;
   deadSeconds: number;
   /**
+   * The beat interval assumed for a daemon whose heartbeats do not say theirs (SNS agents: 30 s);
+   * see `silenceLimits`. Absent: such daemons are judged by `staleSeconds` alone.
+   */
+  foreignIntervalSeconds?: number;
+  /**
    * Daemons not heard from for longer than this are left out (rows are kept). Default one day:
    * every restart makes a new row, and old ones would bury the live daemons. Null: list them all.
    */
@@ -116,6 +137,8 @@ export async function listDaemons(
   return rows.map((row) => {
     const ageMs = Math.max(0, now - row.last_seen_at);
     const body = parseBody(row.body);
+    const interval = typeof body.interval_seconds === "number" ? body.interval_seconds : null;
+    const limits = silenceLimits(interval, options);
     return {
       daemon: row.daemon,
       src_name: row.src_name,
@@ -124,7 +147,7 @@ export async function listDaemons(
       kind: stringOr(body.kind),
       version: stringOr(body.version),
       status: row.status,
-      state: daemonState(ageMs, row.status, options.staleSeconds, options.deadSeconds),
+      state: daemonState(ageMs, row.status, limits.staleSeconds, limits.deadSeconds),
       age_seconds: Math.round(ageMs / 100) / 10,
       first_seen_at: new Date(row.first_seen_at).toISOString(),
       last_seen_at: new Date(row.last_seen_at).toISOString(),

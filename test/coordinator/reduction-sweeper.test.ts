@@ -69,6 +69,7 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
         status,
         pid: String(pid),
         kind: "worker",
+        interval_seconds: 0.2, // as our workers say how often they beat
         running,
         waiting: [],
         queues: [stack.config.queues.reduction_data_ready],

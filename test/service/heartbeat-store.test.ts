@@ -91,6 +91,37 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
       ]);
     });
 
+    test("each daemon is judged by its own pace: an SNS agent beating every 30 s is not stale at 16 s", async () => {
+      await database.db.deleteFrom("heartbeats").execute();
+      const paced = { ...limits, foreignIntervalSeconds: 30 };
+      const agent = { src_name: "autoreducer1", role: "postprocessing", status: "0", pid: "1" }; // SNS's four fields
+      await recordHeartbeat(database, agent, T0);
+      await recordHeartbeat(database, workerBeat({ pid: "2", interval_seconds: 20 }), T0);
+      await recordHeartbeat(database, workerBeat({ pid: "3", interval_seconds: 1 }), T0);
+      const at = async (ms: number) =>
+        (await listDaemons(database, T0 + ms, paced)).map((d) => [d.pid, d.state]);
+      assert.deepEqual(await at(16_000), [
+        [1, "ok"],
+        [2, "ok"],
+        [3, "stale"],
+      ]);
+      assert.deepEqual(await at(61_000), [
+        [1, "ok"],
+        [2, "stale"],
+        [3, "stale"],
+      ]);
+      assert.deepEqual(await at(91_000), [
+        [1, "stale"],
+        [2, "stale"],
+        [3, "stale"],
+      ]);
+      assert.deepEqual(await at(121_000), [
+        [1, "dead"],
+        [2, "dead"],
+        [3, "dead"],
+      ]);
+    });
+
     test("a daemon heard again after going dead is ok again", async () => {
       await database.db.deleteFrom("heartbeats").execute();
       await recordHeartbeat(database, workerBeat(), T0);
