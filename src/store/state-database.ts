@@ -54,13 +54,33 @@ const pgTypes = {
       : pgDriver().types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
+/**
+ * Puts a SQLite database in WAL mode (kept in the file). Switching the mode of a new file needs it
+ * to itself, and SQLite answers SQLITE_BUSY at once, without its busy timeout, while another
+ * process that starts at the same moment has it open: so wait a little and try again, for up to
+ * 10 s. A file already in WAL mode needs no switch.
+ */
+function useWriteAheadLog(sqlite: InstanceType<typeof SQLite>): void {
+  const deadline = Date.now() + 10_000;
+  for (let wait = 5; ; wait = Math.min(200, wait * 2)) {
+    try {
+      if (sqlite.pragma("journal_mode", { simple: true }) === "wal") return;
+      sqlite.pragma("journal_mode = WAL");
+      return;
+    } catch (e) {
+      if ((e as { code?: string }).code !== "SQLITE_BUSY" || Date.now() > deadline) throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, wait); // opening is synchronous
+    }
+  }
+}
+
 /** Opens `sqlite:<path>` or `postgres://…` without running migrations. */
 export function openSqlDatabase<S = StateSchema>(url: string, poolSize = 10): SqlDatabase<S> {
   if (url.startsWith("sqlite:")) {
     const file = url.slice("sqlite:".length);
     if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
     const sqlite = new SQLite(file, { timeout: 10_000 });
-    sqlite.pragma("journal_mode = WAL");
+    useWriteAheadLog(sqlite);
     sqlite.pragma("synchronous = NORMAL");
     sqlite.pragma("foreign_keys = ON");
     const db = new Kysely<S>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
