@@ -51,12 +51,13 @@ export async function requestRerun(
   request: ReductionRequest,
   dryRun: boolean,
 ): Promise<RerunPreview> {
+  const { key: jobKey } = readJobKey(deps.config); // read once: checks the preview, signs the request
   const handler = new RerunHandler({
     ...deps,
     catalog: new ScriptCatalog(deps.config),
     dispatch: async () => {},
     changed: () => {},
-    jobKey: readJobKey(deps.config).key,
+    jobKey,
   });
   let preview: RerunPreview;
   try {
@@ -67,7 +68,7 @@ export async function requestRerun(
   }
   if (!dryRun && preview.queue.length > 0) {
     // Signed: the coordinator believes the role and requester only from our own processes.
-    const signed = signRequest({ ...request, run_numbers: preview.queue }, readJobKey(deps.config).key);
+    const signed = signRequest({ ...request, run_numbers: preview.queue }, jobKey);
     await deps.transport.send(deps.config.queues.reduction_request, {
       body: messageBody(ReductionRequestSchema, signed),
     });

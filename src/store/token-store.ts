@@ -1,5 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
+import type { Selectable } from "kysely";
 import { RefusedError } from "../failures/refused-error.ts";
+import type { ApiTokensTable } from "./schema.ts";
 import type { SqlDatabase } from "./state-database.ts";
 
 /**
@@ -133,17 +135,8 @@ const COLUMNS = [
   "last_used_at",
 ] as const;
 
-type Row = {
-  id: number;
-  name: string;
-  role: string;
-  instruments: string;
-  created_by: string | null;
-  created_at: number;
-  expires_at: number | null;
-  revoked_at: number | null;
-  last_used_at: number | null;
-};
+/** A token row as read for people: everything but the hash. */
+type Row = Omit<Selectable<ApiTokensTable>, "token_hash">;
 
 function record(row: Row): TokenRecord {
   const n = (v: number | null) => (v === null ? null : Number(v));
