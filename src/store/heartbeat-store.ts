@@ -19,13 +19,19 @@ export type DaemonState = "ok" | "stale" | "dead" | "stopped";
  * that says how often it beats (`interval_seconds`, ours) is stale after three missed beats, one
  * that does not (an SNS agent beats every 30 s) after three of `foreignIntervalSeconds`; never
  * sooner than `staleSeconds`, and dead never sooner than `deadSeconds` nor before it is stale.
- * Without `foreignIntervalSeconds`, a daemon that does not say is judged by `staleSeconds` alone.
+ * A claimed interval longer than `foreignIntervalSeconds` counts as that. Without
+ * `foreignIntervalSeconds`, a daemon that does not say is judged by `staleSeconds` alone.
  */
 export function silenceLimits(
   intervalSeconds: number | null,
   options: Pick<DaemonListOptions, "staleSeconds" | "deadSeconds" | "foreignIntervalSeconds">,
 ): { staleSeconds: number; deadSeconds: number } {
-  const interval = intervalSeconds ?? options.foreignIntervalSeconds ?? null;
+  // A heartbeat is a message anybody on the broker can send: its claimed pace never makes a daemon
+  // look alive for longer than an SNS agent's would (which would hold the sweeper off its jobs).
+  const foreign = options.foreignIntervalSeconds ?? null;
+  const claimed =
+    intervalSeconds !== null && foreign !== null ? Math.min(intervalSeconds, foreign) : intervalSeconds;
+  const interval = claimed ?? foreign;
   const staleSeconds = Math.max(options.staleSeconds, interval === null ? 0 : 3 * interval);
   return { staleSeconds, deadSeconds: Math.max(options.deadSeconds, staleSeconds + (interval ?? 0)) };
 }

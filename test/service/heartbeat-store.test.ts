@@ -98,27 +98,33 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
       await recordHeartbeat(database, agent, T0);
       await recordHeartbeat(database, workerBeat({ pid: "2", interval_seconds: 20 }), T0);
       await recordHeartbeat(database, workerBeat({ pid: "3", interval_seconds: 1 }), T0);
+      // A forged beat claiming a very slow pace is held to the SNS agent's.
+      await recordHeartbeat(database, workerBeat({ pid: "4", interval_seconds: 1_000_000 }), T0);
       const at = async (ms: number) =>
         (await listDaemons(database, T0 + ms, paced)).map((d) => [d.pid, d.state]);
       assert.deepEqual(await at(16_000), [
         [1, "ok"],
         [2, "ok"],
         [3, "stale"],
+        [4, "ok"],
       ]);
       assert.deepEqual(await at(61_000), [
         [1, "ok"],
         [2, "stale"],
         [3, "stale"],
+        [4, "ok"],
       ]);
       assert.deepEqual(await at(91_000), [
         [1, "stale"],
         [2, "stale"],
         [3, "stale"],
+        [4, "stale"],
       ]);
       assert.deepEqual(await at(121_000), [
         [1, "dead"],
         [2, "dead"],
         [3, "dead"],
+        [4, "dead"],
       ]);
     });
 
