@@ -60,25 +60,35 @@ const InstrumentSchema = z.strictObject({
   convention: z.enum(["sns", "isis"]).default("sns"),
   /**
    * Give every reduction version its own folder, `<output dir>/run-version-<N>` (ISIS), so a
-   * re-run never overwrites an earlier version's files. Default false (SNS: one shared folder).
+   * re-run never overwrites an earlier version's files. Default: true for `isis` (ISIS's layout,
+   * its `flat_output` off), false for `sns` (one shared folder).
    */
-  versioned_output: z.boolean().default(false),
+  versioned_output: z.boolean().optional(),
   /** Facility name sent in messages. Default: the top-level `facility`. */
   facility: z.string().min(1).optional(),
+  /**
+   * Regular expression a valid experiment of this instrument matches (unanchored unless you
+   * anchor it). A run whose experiment does not match, such as ISIS's calibration placeholder
+   * `INVALID RB NUMBER CALIBRATION RUN PERHAPS`, is recorded as `skipped` with the reason and never
+   * reduced. Default: `^\d{7}$` for `isis` (ISIS's RB rule), `^IPTS-\d+$` otherwise.
+   */
+  experiment_pattern: Pattern.optional(),
   /**
    * Where this instrument's raw files are, relative to an archive root. Placeholders:
    * `{instrument}`, `{experiment}` (a whole path segment such as `IPTS-1234`), `{run}` (digits),
    * `{prefix}` (the instrument's file prefix), `{*}` (anything within one path segment).
+   * `{run}` takes all the digits at its place. A list gives several layouts (OSIRIS writes both
+   * `OSIRIS00108538.nxs` and `OSI98933.nxs`); a file matching any of them is the instrument's.
    * Default: the SNS layout `{instrument}/{experiment}/nexus/{instrument}_{run}.nxs.h5`.
    */
-  pattern: z.string().min(1).optional(),
+  pattern: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
   /** File-name prefix used in `{prefix}` (ISIS: MARI files start with `MAR`). Default: the instrument name. */
   prefix: z.string().min(1).optional(),
   /** Interpreter for this instrument's script. Default: `scripts.interpreter`. */
   interpreter: z.string().min(1).optional(),
   /** Script file name in `<scripts.root>/<INST>/`. Default: `scripts.file` (`reduce.py` for `isis`). */
   script: z.string().min(1).optional(),
-  /** Output folder template. Default: `output.dir`. */
+  /** Output folder template. Default: `output.dir`, else the convention's (see `output.dir`). */
   output_dir: z.string().min(1).optional(),
   /** How a finished script is judged (see `worker.success`). Default: `worker.success`. */
   success: z.enum(["exit_code", "stderr"]).optional(),
@@ -239,9 +249,11 @@ const OutputSchema = z
     root: z.string().min(1).default("output"),
     /**
      * Folder of one experiment's reduced data, relative to `root`; `{instrument}`, `{experiment}`,
-     * `{facility}` and `{run}` are replaced. Default `{instrument}/{experiment}/shared/autoreduce` (SNS).
+     * `{facility}` and `{run}` are replaced. Default by convention: `sns`
+     * `{instrument}/{experiment}/shared/autoreduce`; `isis` `{instrument}/RBNumber/RB{experiment}/autoreduced/{run}`
+     * (ISIS's CEPH layout).
      */
-    dir: z.string().min(1).default("{instrument}/{experiment}/shared/autoreduce"),
+    dir: z.string().min(1).optional(),
   })
   .prefault({});
 

@@ -4,11 +4,22 @@ import type { Config } from "./load-config.ts";
 /** The SNS archive layout, relative to an archive root. */
 export const SNS_PATTERN = "{instrument}/{experiment}/nexus/{instrument}_{run}.nxs.h5";
 
+/** Where SNS writes one experiment's reduced data, relative to `output.root`. */
+export const SNS_OUTPUT_DIR = "{instrument}/{experiment}/shared/autoreduce";
+/** Where ISIS writes one run's reduced data: `/instrument/<INST>/RBNumber/RB<rb>/autoreduced/<run>`. */
+export const ISIS_OUTPUT_DIR = "{instrument}/RBNumber/RB{experiment}/autoreduced/{run}";
+
+/** ISIS's experiment (RB) numbers: seven digits, the rule of ISIS's queue processor (999999 < RB < 10000000). */
+export const ISIS_EXPERIMENT_PATTERN = "^\\d{7}$";
+/** SNS and HFIR experiments: `IPTS-<digits>` (the intake upper-cases `ipts-1234`). */
+export const SNS_EXPERIMENT_PATTERN = "^IPTS-\\d+$";
+
 /** Everything the parts need to know about one instrument, with the defaults filled in. */
 export interface InstrumentSettings {
   name: string;
   facility: string;
-  pattern: string;
+  /** Archive layouts (`instruments.<I>.pattern`, one or several); a file matching any is the instrument's. */
+  patterns: string[];
   prefix: string;
   interpreter: string;
   /** Script file name (placeholders replaced). */
@@ -17,6 +28,8 @@ export interface InstrumentSettings {
   outputDir: string;
   convention: "sns" | "isis";
   versionedOutput: boolean;
+  /** What a valid experiment of this instrument looks like; a run with another is recorded as skipped. */
+  experimentPattern: RegExp;
   /** The instrument's script folder, `<scripts.root>/<INST>`. */
   scriptDir: string;
   /** `<scriptDir>/<vars file>`. */
@@ -30,16 +43,20 @@ export function instrumentSettings(config: Config, name: string): InstrumentSett
   return {
     name,
     facility: own.facility ?? config.facility,
-    pattern: own.pattern ?? SNS_PATTERN,
+    patterns: typeof own.pattern === "string" ? [own.pattern] : (own.pattern ?? [SNS_PATTERN]),
     prefix: own.prefix ?? name,
     interpreter: own.interpreter ?? config.scripts.interpreter,
     scriptFile: (own.script ?? (own.convention === "isis" ? "reduce.py" : config.scripts.file)).replaceAll(
       "{instrument}",
       name,
     ),
-    outputDir: own.output_dir ?? config.output.dir,
+    outputDir: own.output_dir ?? config.output.dir ?? (own.convention === "isis" ? ISIS_OUTPUT_DIR : SNS_OUTPUT_DIR),
     convention: own.convention,
-    versionedOutput: own.versioned_output,
+    versionedOutput: own.versioned_output ?? own.convention === "isis",
+    experimentPattern: new RegExp(
+      own.experiment_pattern ??
+        (own.convention === "isis" ? ISIS_EXPERIMENT_PATTERN : SNS_EXPERIMENT_PATTERN),
+    ),
     scriptDir: join(config.scripts.root, name),
     varsFile: join(config.scripts.root, name, config.scripts.vars_file),
   };

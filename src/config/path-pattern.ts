@@ -6,7 +6,7 @@ import { isAbsolute, relative, sep } from "node:path";
  * `NDX{instrument}/Instrument/data/{cycle}/{prefix}{run}.nxs`.
  *
  * Placeholders: `{instrument}` and `{prefix}` are literal (the instrument's name and file prefix),
- * `{run}` is digits, `{*}` is anything within one path segment, and any other `{name}` is a
+ * `{run}` is all the digits at its place (never a part of a longer number), `{*}` is anything within one path segment, and any other `{name}` is a
  * captured path segment part (`{experiment}` becomes the run's experiment).
  */
 export interface PathPattern {
@@ -47,7 +47,8 @@ function segmentRegex(segment: string, instrument: string, prefix: string, named
       if (name === "prefix") return escapeRegExp(prefix);
       if (name === "*") return "[^/]*";
       if (!/^[a-z_]+$/.test(name)) throw new Error(`unknown placeholder {${name}} in pattern`);
-      const body = name === "run" ? "\\d+" : "[^/]+?";
+      // The run takes every digit in its place: `{*}{run}` on OSIRIS00108538 is 108538, never 8.
+      const body = name === "run" ? "(?<!\\d)\\d+(?!\\d)" : "[^/]+?";
       if (!named || seen.has(name)) return `(?:${body})`;
       seen.add(name);
       return `(?<${name}>${body})`;

@@ -142,7 +142,8 @@ export class Coordinator {
     let accepted: AcceptedDataReady;
     try {
       accepted = acceptDataReady(message.body, config);
-      outputDirFor(config, accepted, 0); // throws if the names would lead outside output.root
+      // Throws if the names would lead outside output.root; a skipped run gets no folder.
+      if (accepted.skip_reason === null) outputDirFor(config, accepted, 0);
     } catch (e) {
       if (!(e instanceof InvalidMessageError)) throw e;
       await this.refuseDataReady(message, e.reason);
@@ -196,15 +197,18 @@ export class Coordinator {
     const { config, database } = this.deps;
     const metadata = accepted.metadata ?? {};
     const manual = accepted.started_by?.startsWith("submit") ?? false;
-    const plan = await planVersion(
-      { config, database, catalog: this.catalog },
-      {
-        instrument: accepted.instrument,
-        facility: accepted.facility,
-        experiment: accepted.ipts,
-        runNumber: accepted.run_number,
-      },
-    );
+    const skipped = accepted.skip_reason;
+    const plan = skipped
+      ? { initial: { status: "skipped" as const, message: skipped } }
+      : await planVersion(
+          { config, database, catalog: this.catalog },
+          {
+            instrument: accepted.instrument,
+            facility: accepted.facility,
+            experiment: accepted.ipts,
+            runNumber: accepted.run_number,
+          },
+        );
     const text = (key: string) => (typeof metadata[key] === "string" ? (metadata[key] as string) : null);
     return recordReadyRun(database, {
       facility: accepted.facility,
@@ -224,7 +228,7 @@ export class Coordinator {
       onConflict: () => onConflict,
       reason: manual ? "manual" : "automatic",
       startedBy: accepted.started_by ?? null,
-      outputDir: (version) => outputDirFor(config, accepted, version),
+      outputDir: (version) => (skipped ? null : outputDirFor(config, accepted, version)),
       ...plan,
     });
   }

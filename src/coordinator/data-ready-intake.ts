@@ -5,6 +5,7 @@ import type { Config } from "../config/load-config.ts";
 import { compilePathPattern, insideRoot } from "../config/path-pattern.ts";
 import { type DataReady, DataReadySchema, decodeSnsPath } from "../messages/data-ready.ts";
 import { InvalidMessageError, parseMessage, validateMessage } from "../messages/message-error.ts";
+import { pathComponentProblem } from "../messages/path-component.ts";
 
 /** A DATA_READY that passed every check at the edge. */
 export interface AcceptedDataReady extends DataReady {
@@ -14,6 +15,11 @@ export interface AcceptedDataReady extends DataReady {
   data_file: string;
   /** `<path>:<size>:<mtimeMs>` of the data file: the same notice for an unchanged file has the same key. */
   content_key: string;
+  /**
+   * Why the run is recorded as skipped and never reduced (its experiment is not a valid one for
+   * the instrument, e.g. ISIS's calibration placeholder), or null for a run to reduce.
+   */
+  skip_reason: string | null;
 }
 
 /**
@@ -35,13 +41,35 @@ export function acceptDataReady(body: string, config: Config): AcceptedDataReady
     );
   }
   const { file, size, mtimeMs } = checkDataFile(message.data_file, config.archive.roots);
+  const ipts = String(message.ipts).toUpperCase();
   return {
     ...message,
     instrument,
-    ipts: String(message.ipts).toUpperCase(),
+    ipts,
     data_file: file,
     content_key: `${file}:${size}:${Math.trunc(mtimeMs)}`,
+    skip_reason: invalidExperimentReason(config, instrument, ipts),
   };
+}
+
+/**
+ * Why `experiment` is not a valid experiment of `instrument` (null when it is): it must match the
+ * instrument's `experiment_pattern` (ISIS: seven digits, the queue processor's RB rule; SNS:
+ * `IPTS-<digits>`) and be usable as a folder name. The one place experiments are judged: a run
+ * that fails is recorded as skipped with this reason, as ISIS records its calibration runs.
+ */
+export function invalidExperimentReason(
+  config: Config,
+  instrument: string,
+  experiment: string,
+): string | null {
+  const settings = instrumentSettings(config, instrument);
+  if (!settings) return null;
+  if (!settings.experimentPattern.test(experiment)) {
+    return `not a valid experiment for ${instrument}: ${JSON.stringify(experiment)} does not match ${settings.experimentPattern.source} (instruments.${instrument}.experiment_pattern); skipped, not reduced`;
+  }
+  const problem = pathComponentProblem(experiment);
+  return problem ? `not a valid experiment for ${instrument}: ${problem}; skipped, not reduced` : null;
 }
 
 function checkDataFile(path: string, roots: string[]): { file: string; size: number; mtimeMs: number } {
@@ -82,15 +110,17 @@ function fromBarePath(path: string, config: Config): DataReady {
     for (const name of Object.keys(config.instruments)) {
       const settings = instrumentSettings(config, name);
       if (!settings) continue;
-      const match = compilePathPattern(settings.pattern, name, settings.prefix).match(rel);
-      if (match?.experiment) {
-        return validateMessage(DataReadySchema, {
-          facility: settings.facility,
-          instrument: name,
-          ipts: match.experiment,
-          run_number: match.runNumber,
-          data_file: path,
-        });
+      for (const pattern of settings.patterns) {
+        const match = compilePathPattern(pattern, name, settings.prefix).match(rel);
+        if (match?.experiment) {
+          return validateMessage(DataReadySchema, {
+            facility: settings.facility,
+            instrument: name,
+            ipts: match.experiment,
+            run_number: match.runNumber,
+            data_file: path,
+          });
+        }
       }
     }
   }

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { fillTemplate, instrumentSettings } from "../config/instrument-settings.ts";
+import { fillTemplate, instrumentSettings, SNS_OUTPUT_DIR } from "../config/instrument-settings.ts";
 import type { Config } from "../config/load-config.ts";
 import { insideRoot } from "../config/path-pattern.ts";
 import { InvalidMessageError } from "../messages/message-error.ts";
@@ -16,8 +16,9 @@ export class OutputOutsideRootError extends InvalidMessageError {
 
 /**
  * The folder a reduction writes into: `output.root` + the instrument's `output_dir` template
- * (default SNS: `{instrument}/{experiment}/shared/autoreduce`), plus `run-version-<N>` when the
- * instrument has `versioned_output` (ISIS), so that versions never overwrite each other.
+ * (default SNS: `{instrument}/{experiment}/shared/autoreduce`; ISIS:
+ * `{instrument}/RBNumber/RB{experiment}/autoreduced/{run}`), plus `run-version-<N>` when the
+ * instrument has `versioned_output` (default for ISIS), so that versions never overwrite each other.
  * Throws OutputOutsideRootError when a name is not a safe path component or the folder would
  * not lie strictly inside `output.root`.
  */
@@ -40,7 +41,7 @@ export function outputDirFor(
     if (problem) throw new OutputOutsideRootError(`${field} ${problem}`);
   }
   const settings = instrumentSettings(config, run.instrument);
-  const template = settings?.outputDir ?? config.output.dir;
+  const template = settings?.outputDir ?? config.output.dir ?? SNS_OUTPUT_DIR;
   const dir = join(config.output.root, fillTemplate(template, values));
   if (insideRoot(config.output.root, dir) === null) {
     throw new OutputOutsideRootError(

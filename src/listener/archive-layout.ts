@@ -3,7 +3,7 @@ import { type InstrumentSettings, instrumentSettings } from "../config/instrumen
 import type { Config } from "../config/load-config.ts";
 import { compilePathPattern, insideRoot, type PathMatch, type PathPattern } from "../config/path-pattern.ts";
 
-/** One configured instrument with its compiled archive layout. */
+/** One configured instrument with one of its compiled archive layouts (an instrument may have several). */
 export interface InstrumentLayout {
   readonly settings: InstrumentSettings;
   readonly pattern: PathPattern;
@@ -42,7 +42,8 @@ export class ArchiveLayout {
     for (const name of Object.keys(config.instruments)) {
       const settings = instrumentSettings(config, name);
       if (!settings) continue;
-      instruments.push({ settings, pattern: compilePathPattern(settings.pattern, name, settings.prefix) });
+      for (const pattern of settings.patterns)
+        instruments.push({ settings, pattern: compilePathPattern(pattern, name, settings.prefix) });
     }
     return new ArchiveLayout(config.archive.roots, instruments, config.archive.completion_marker);
   }

@@ -1,4 +1,4 @@
-import { pathComponentProblem } from "../messages/path-component.ts";
+import { experimentProblem } from "../messages/path-component.ts";
 import type { NexusMetadata } from "../nexus/nexus-metadata.ts";
 import type { RecordedVersion } from "./archive-file-store.ts";
 import type { ArchiveFile } from "./archive-layout.ts";
@@ -9,7 +9,10 @@ export interface ListenerDataReady {
   instrument: string;
   /** The experiment: the path's `{experiment}`, else the file's `entry/experiment_identifier`. */
   ipts: string;
-  /** From the path (the file's own `entry/run_number` is only cross-checked). */
+  /**
+   * From the path; it must equal the file's own `entry/run_number` when the file has one (a
+   * disagreement goes to the error queue with both values).
+   */
   run_number: number;
   data_file: string;
   started_by: "listener";
@@ -22,7 +25,10 @@ export interface ListenerDataReady {
 /** What to send for a complete file, with warnings for the log. */
 export type AnnouncementPlan =
   | { kind: "announce"; body: ListenerDataReady; warnings: string[] }
-  /** No experiment could be found: the would-be body plus `error` goes to the error queue. */
+  /**
+   * No experiment could be found, the experiment is malformed, or the path's and the file's run
+   * numbers differ: the would-be body plus `error` goes to the error queue.
+   */
   | { kind: "reject"; body: Omit<ListenerDataReady, "ipts"> & { error: string }; warnings: string[] };
 
 /** A file version as stat saw it. */
@@ -47,11 +53,6 @@ export function planAnnouncement(
 ): AnnouncementPlan {
   const warnings: string[] = [];
   const runNumber = file.match.runNumber;
-  if (metadata?.run_number !== undefined && metadata.run_number !== runNumber) {
-    warnings.push(
-      `run number ${runNumber} in the path differs from entry/run_number ${metadata.run_number} in the file; using ${runNumber}`,
-    );
-  }
   const fromFile = metadata?.experiment_identifier ?? null;
   if (file.match.experiment !== null && fromFile !== null && fromFile !== file.match.experiment) {
     warnings.push(
@@ -67,10 +68,18 @@ export function planAnnouncement(
     dedupe_key: dedupeKey(file.path, version),
     ...(metadata ? { metadata } : {}),
   };
+  if (metadata?.run_number !== undefined && metadata.run_number !== runNumber) {
+    // One of the two is wrong (a layout that cuts the digits, a renamed file); guessing would
+    // record a run under a wrong number, so a person decides from the error queue.
+    const error = `run number ${runNumber} in the path of ${file.path} differs from entry/run_number ${metadata.run_number} in the file (layout ${file.layout.pattern.source}): not announced`;
+    return { kind: "reject", body: { ...common, error }, warnings };
+  }
   const experiment = file.match.experiment ?? fromFile;
-  const badName = experiment === null ? null : pathComponentProblem(experiment);
+  // Only a malformed experiment stops here; whether it is a valid one (ISIS: an RB number, not
+  // the calibration placeholder) is the coordinator's judgement, which records it as skipped.
+  const badName = experiment === null ? null : experimentProblem(experiment);
   if (experiment !== null && badName !== null) {
-    const error = `experiment of ${file.path} cannot be a folder name: ${badName}`;
+    const error = `experiment of ${file.path} cannot be recorded: ${badName}`;
     return { kind: "reject", body: { ...common, error }, warnings };
   }
   if (experiment !== null) return { kind: "announce", body: { ...common, ipts: experiment }, warnings };

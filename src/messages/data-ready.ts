@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { pathComponent } from "./path-component.ts";
+import { experimentName, pathComponent } from "./path-component.ts";
 
 /**
  * `POSTPROCESS.DATA_READY`: a run's raw data file is complete. The fields are the SNS ones
@@ -24,6 +24,12 @@ export const snsRunFields = {
 
 export const DataReadySchema = z.looseObject({
   ...snsRunFields,
+  /**
+   * The experiment as the sender claims it. Only malformed names (empty, `/`, `\`, control
+   * characters) are refused here; the coordinator records a run whose experiment does not fit
+   * the instrument's `experiment_pattern` as skipped (see coordinator/data-ready-intake.ts).
+   */
+  ipts: experimentName(),
   information: z.string().optional(),
   // ----- ours (additive) -----
   /** Who or what asked: "listener", "submit:<user>", ... */

@@ -23,6 +23,39 @@ export function pathComponentProblem(value: string): string | null {
   return null;
 }
 
+/** Path separators, and control characters (NUL included): never part of an experiment name. */
+const UNRECORDABLE = /[/\\\u0000-\u001f\u007f]/;
+
+/**
+ * Why an experiment as a message claims it is malformed (the message goes to the error queue),
+ * or null when it can at least be recorded: not empty, no `/`, `\`, or control characters, not
+ * `.` or `..`, at most {@link PATH_COMPONENT_MAX_LENGTH} characters. An experiment that passes
+ * this but not {@link pathComponentProblem} or the instrument's `experiment_pattern` (ISIS's
+ * calibration placeholder `INVALID RB NUMBER CALIBRATION RUN PERHAPS`) is recorded as a skipped
+ * run, never reduced and never made into a folder.
+ */
+export function experimentProblem(value: string): string | null {
+  if (value.length === 0) return "must not be empty";
+  if (value.length > PATH_COMPONENT_MAX_LENGTH)
+    return `is ${value.length} characters long (at most ${PATH_COMPONENT_MAX_LENGTH})`;
+  if (value === "." || value === "..") return `must not be "${value}"`;
+  if (UNRECORDABLE.test(value))
+    return `${JSON.stringify(value)} may hold only letters, digits, punctuation and spaces (no "/", "\\" or control characters)`;
+  return null;
+}
+
+/** A zod experiment (string or number) that can be recorded (see {@link experimentProblem}). */
+export const experimentName = () =>
+  z
+    .union([z.string(), z.number()])
+    .transform(String)
+    .pipe(
+      z.string().superRefine((value, ctx) => {
+        const problem = experimentProblem(value);
+        if (problem) ctx.addIssue({ code: "custom", message: problem });
+      }),
+    );
+
 /** A zod string that must be one safe path component (see {@link pathComponentProblem}). */
 export const pathComponent = () =>
   z.string().superRefine((value, ctx) => {

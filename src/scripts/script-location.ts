@@ -1,6 +1,6 @@
 import { accessSync, constants, statSync } from "node:fs";
 import { delimiter, isAbsolute, join } from "node:path";
-import { fillTemplate, instrumentSettings } from "../config/instrument-settings.ts";
+import { fillTemplate, instrumentSettings, SNS_OUTPUT_DIR } from "../config/instrument-settings.ts";
 import type { Config } from "../config/load-config.ts";
 import type { ReductionJob } from "../messages/reduction-job.ts";
 
@@ -32,7 +32,7 @@ export function locateScript(config: Config, job: ReductionJob): ScriptLocation 
     convention: job.convention ?? settings?.convention ?? "sns",
     outputDir:
       job.output_dir ??
-      join(config.output.root, fillTemplate(settings?.outputDir ?? config.output.dir, values)),
+      join(config.output.root, fillTemplate(settings?.outputDir ?? config.output.dir ?? SNS_OUTPUT_DIR, values)),
   };
 }
 

@@ -35,8 +35,8 @@ export interface ReadyRun {
   onConflict?: (recorded: RunIdentity[]) => "record" | "refuse";
   reason: string;
   startedBy: string | null;
-  /** Derives the output folder of the new version. */
-  outputDir: (version: number) => string;
+  /** The version's output folder; null for a run that is never reduced (skipped). */
+  outputDir: (version: number) => string | null;
   /** What the new version will run (script text, variables, interpreter): stored with it. */
   snapshot?: ReductionSnapshot;
   /** A status other than `queued` decided before creation (no script → disabled; bad reduce_vars → error). */

@@ -28,6 +28,18 @@ describe("compilePathPattern: matching paths relative to an archive root", () =>
       path: "NDXMARI/Instrument/data/cycle_24_1/MAR00042.nxs",
       want: { runNumber: 42, experiment: null, captures: { cycle: "cycle_24_1", run: "00042" } },
     },
+    {
+      name: "OSIRIS: {*} before {run} leaves every digit to the run (108538, not 8)",
+      pattern: compilePathPattern("NDX{instrument}/Instrument/data/{cycle}/{*}{run}.nxs", "OSIRIS", "OSI"),
+      path: "NDXOSIRIS/Instrument/data/cycle_14_1/OSIRIS00108538.nxs",
+      want: { runNumber: 108538, experiment: null, captures: { cycle: "cycle_14_1", run: "00108538" } },
+    },
+    {
+      name: "OSIRIS: the short prefix's files keep their whole run number too (98933, not 3)",
+      pattern: compilePathPattern("NDX{instrument}/Instrument/data/{cycle}/{*}{run}.nxs", "OSIRIS", "OSI"),
+      path: "NDXOSIRIS/Instrument/data/cycle_12_2/OSI98933.nxs",
+      want: { runNumber: 98933, experiment: null, captures: { cycle: "cycle_12_2", run: "98933" } },
+    },
     { name: "SNS: wrong extension", pattern: sns, path: "ARCS/IPTS-1234/nexus/ARCS_5678.nxs", want: null },
     {
       name: "SNS: run is not digits",

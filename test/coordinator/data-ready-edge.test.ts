@@ -145,15 +145,20 @@ for (const backend of ["SQLite", "PostgreSQL", "ActiveMQ"] as const) {
         assert.ok(!(errors[before]?.headers["x-error-reason"] ?? "").includes("\u0000"));
     });
 
-    test("a bare path whose experiment folder is not a safe name is refused, not dead-lettered", async () => {
+    test("a bare path whose experiment folder is not a valid experiment is recorded as skipped, not reduced", async () => {
       const dir = join(stack.dir, "archive", "TR", "IPTS 9", "nexus");
       mkdirSync(dir, { recursive: true });
       const file = join(dir, "TR_60.nxs.h5");
       writeFileSync(file, "raw");
       const before = errors.length;
       await send(file);
-      await waitFor(() => errors.length === before + 1, "the refusal");
-      assert.match(JSON.parse(errors[before]?.body ?? "{}").error, /ipts: "IPTS 9" may hold only/);
+      const run = await waitFor(
+        async () => (await listRuns(stack.database)).find((r) => r.run_number === 60) ?? null,
+        "run 60 recorded",
+      );
+      assert.equal(run.status, "skipped");
+      assert.match(run.message ?? "", /"IPTS 9" does not match/);
+      assert.equal(errors.length, before);
     });
 
     test("a REDUCTION.REQUEST whose instrument is not a safe name is refused to POSTPROCESS.ERROR", async () => {

@@ -37,7 +37,7 @@ describe("scripts, variables and re-runs (ISIS convention, real python3, real pr
   let serve: Daemon;
   const scriptDir = () => join(d.dir, "scripts", "MARI");
   const values = (dir: string | null) => JSON.parse(readFileSync(join(dir ?? "", "values.json"), "utf8"));
-  const run = (n: number) => d.writeRun("MARI", n, "RB1234");
+  const run = (n: number) => d.writeRun("MARI", n, "1234567");
   const completed = (n: number, version = 0) =>
     waitForRun(
       d.configFile,
@@ -51,7 +51,7 @@ describe("scripts, variables and re-runs (ISIS convention, real python3, real pr
         MARI: {
           convention: "isis",
           versioned_output: true,
-          output_dir: "{instrument}/{experiment}/autoreduced/{run}",
+          output_dir: "{instrument}/RB{experiment}/autoreduced/{run}",
         },
       },
     });
@@ -70,7 +70,7 @@ describe("scripts, variables and re-runs (ISIS convention, real python3, real pr
     const r = await completed(1);
     const got = values(r.output_dir);
     assert.deepEqual(got.standard, { "Minimum Extents": [-1.0, 2.5], label: "plain", bins: 100 });
-    assert.match(r.output_dir ?? "", /MARI\/RB1234\/autoreduced\/1\/run-version-0$/);
+    assert.match(r.output_dir ?? "", /MARI\/RB1234567\/autoreduced\/1\/run-version-0$/);
     assert.match(r.script_hash ?? "", /^[0-9a-f]{64}$/);
     assert.deepEqual((r.variables as { standard_vars: unknown }).standard_vars, got.standard);
   });

@@ -62,6 +62,38 @@ describe("ArchiveLayout.classify and markedFile", () => {
     assert.equal(marked?.path, "/archive/ARCS/IPTS-1/nexus/ARCS_1.nxs.h5");
     assert.equal(layout(null).markedFile("/archive/ARCS/IPTS-1/nexus/ARCS_1.nxs.h5.done"), null);
   });
+  test("an instrument with several file patterns (OSIRIS: OSIRIS… and OSI…) owns the files of each, with whole run numbers", () => {
+    const osiris = ArchiveLayout.fromConfig(
+      configFromObject(
+        {
+          archive: { roots: ["/archive"] },
+          instruments: {
+            OSIRIS: {
+              pattern: [
+                "NDX{instrument}/Instrument/data/{cycle}/{instrument}{run}.nxs",
+                "NDX{instrument}/Instrument/data/{cycle}/{prefix}{run}.nxs",
+              ],
+              prefix: "OSI",
+            },
+          },
+        },
+        "(test)",
+        {},
+      ),
+    );
+    const data = "/archive/NDXOSIRIS/Instrument/data";
+    for (const [path, run] of [
+      [`${data}/cycle_14_1/OSIRIS00108538.nxs`, 108538],
+      [`${data}/cycle_14_1/OSIRIS00108539.nxs`, 108539],
+      [`${data}/cycle_12_2/OSI98933.nxs`, 98933],
+    ] as const) {
+      const found = osiris.classify(path);
+      assert.equal(found?.layout.settings.name, "OSIRIS", path);
+      assert.equal(found?.match.runNumber, run, path);
+      assert.equal(osiris.mayHold(path, "file"), true, path);
+    }
+    assert.equal(osiris.classify(`${data}/cycle_12_2/MAR98933.nxs`), null);
+  });
   test("files outside the roots belong to no instrument", () => {
     assert.equal(layout(null).classify("/other/ARCS/IPTS-1/nexus/ARCS_1.nxs.h5"), null);
   });

@@ -297,14 +297,15 @@ test("a run without a determinable experiment goes to the error queue; the file'
   assert.equal(h.errors.length, 1);
 });
 
-test("the path's run number wins over the file's, and an unreadable file is announced without metadata", async (t) => {
+test("a file whose run number differs from its path's goes to the error queue with both; an unreadable file is announced without metadata", async (t) => {
   const h = await setup(t);
   await h.start();
   const mislabelled = h.runPath(50);
   await writeRun(mislabelled, 51);
-  const [message] = await h.announcedRun(50);
-  assert.equal((message?.body.metadata as Body | undefined)?.run_number, 51);
-  assert.ok(h.logs.some((l) => l.level === WARN && l.path === mislabelled && /differs/.test(l.msg)));
+  const [rejected] = await waitFor(() => (h.errors.length > 0 ? h.errors : null), "the error-queue message");
+  assert.equal(rejected?.body.data_file, mislabelled);
+  assert.match(String(rejected?.body.error), /run number 50 in the path .* entry\/run_number 51 in the file/);
+  assert.equal(h.byRun(50).length + h.byRun(51).length, 0, "announced under neither number");
 
   const broken = h.runPath(52);
   writeText(broken, "truncated by a crashed writer");

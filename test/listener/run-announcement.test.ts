@@ -55,15 +55,15 @@ describe("planAnnouncement", () => {
       want: { kind: "announce", ipts: "IPTS-1234", run: 5678, facility: "SNS", warnings: [] },
     },
     {
-      name: "SNS: the path's run number wins over the file's, with a warning",
+      name: "SNS: a path and a file that disagree on the run number go to the error queue with both",
       path: SNS_FILE,
       metadata: { run_number: 5679 },
       want: {
-        kind: "announce",
-        ipts: "IPTS-1234",
+        kind: "reject",
         run: 5678,
         facility: "SNS",
-        warnings: [/run number 5678 .* 5679/],
+        warnings: [],
+        error: /run number 5678 in the path .* differs from entry\/run_number 5679 in the file/,
       },
     },
     {
@@ -97,10 +97,22 @@ describe("planAnnouncement", () => {
       want: { kind: "reject", run: 42, facility: "ISIS", warnings: [] },
     },
     {
-      name: "ISIS: an experiment from the file that is not a safe folder name is rejected",
+      name: "ISIS: an experiment from the file that climbs out of a folder is rejected",
       path: ISIS_FILE,
       metadata: { experiment_identifier: "../../ESCAPED", run_number: 42 },
-      want: { kind: "reject", run: 42, facility: "ISIS", warnings: [], error: /cannot be a folder name/ },
+      want: { kind: "reject", run: 42, facility: "ISIS", warnings: [], error: /cannot be recorded/ },
+    },
+    {
+      name: "ISIS: the calibration placeholder is announced as it is (the coordinator records it as skipped)",
+      path: ISIS_FILE,
+      metadata: { experiment_identifier: "INVALID RB NUMBER CALIBRATION RUN PERHAPS", run_number: 42 },
+      want: {
+        kind: "announce",
+        ipts: "INVALID RB NUMBER CALIBRATION RUN PERHAPS",
+        run: 42,
+        facility: "ISIS",
+        warnings: [],
+      },
     },
     {
       name: "ISIS: unreadable metadata and no experiment in the path is rejected",
