@@ -50,7 +50,8 @@ export function instrumentSettings(config: Config, name: string): InstrumentSett
       "{instrument}",
       name,
     ),
-    outputDir: own.output_dir ?? config.output.dir ?? (own.convention === "isis" ? ISIS_OUTPUT_DIR : SNS_OUTPUT_DIR),
+    outputDir:
+      own.output_dir ?? config.output.dir ?? (own.convention === "isis" ? ISIS_OUTPUT_DIR : SNS_OUTPUT_DIR),
     convention: own.convention,
     versionedOutput: own.versioned_output ?? own.convention === "isis",
     experimentPattern: new RegExp(

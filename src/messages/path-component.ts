@@ -23,8 +23,14 @@ export function pathComponentProblem(value: string): string | null {
   return null;
 }
 
-/** Path separators, and control characters (NUL included): never part of an experiment name. */
-const UNRECORDABLE = /[/\\\u0000-\u001f\u007f]/;
+/** Path separators and control characters (NUL included) are never part of an experiment name. */
+function hasSeparatorOrControl(value: string): boolean {
+  for (const char of value) {
+    const code = char.charCodeAt(0);
+    if (char === "/" || char === "\\" || code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
+}
 
 /**
  * Why an experiment as a message claims it is malformed (the message goes to the error queue),
@@ -39,7 +45,7 @@ export function experimentProblem(value: string): string | null {
   if (value.length > PATH_COMPONENT_MAX_LENGTH)
     return `is ${value.length} characters long (at most ${PATH_COMPONENT_MAX_LENGTH})`;
   if (value === "." || value === "..") return `must not be "${value}"`;
-  if (UNRECORDABLE.test(value))
+  if (hasSeparatorOrControl(value))
     return `${JSON.stringify(value)} may hold only letters, digits, punctuation and spaces (no "/", "\\" or control characters)`;
   return null;
 }

@@ -32,7 +32,10 @@ export function locateScript(config: Config, job: ReductionJob): ScriptLocation 
     convention: job.convention ?? settings?.convention ?? "sns",
     outputDir:
       job.output_dir ??
-      join(config.output.root, fillTemplate(settings?.outputDir ?? config.output.dir ?? SNS_OUTPUT_DIR, values)),
+      join(
+        config.output.root,
+        fillTemplate(settings?.outputDir ?? config.output.dir ?? SNS_OUTPUT_DIR, values),
+      ),
   };
 }
 
