@@ -25,6 +25,15 @@ export interface ScriptSnapshot {
 export const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
 /**
+ * Whether a script has no text at all. ISIS's queue processor skips such a run ("Script text for
+ * current instrument is empty", its test: `script.text = ""`); a script of blanks or comments
+ * only is not empty there and fails like any script without `main`.
+ */
+export function isEmptyScript(text: string): boolean {
+  return text.length === 0;
+}
+
+/**
  * Reads instruments' scripts and their `reduce_vars.py` (without running it), caching the parsed
  * variables by file size and mtime so a run does not pay for a Python start when nothing changed.
  */

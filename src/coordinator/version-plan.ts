@@ -5,7 +5,7 @@ import type { ReductionRow, ReductionSnapshot } from "../store/run-store.ts";
 import type { ReductionStatus } from "../store/schema.ts";
 import type { SqlDatabase } from "../store/state-database.ts";
 import { recordScriptDefaults, variableSets } from "../store/variable-store.ts";
-import type { ScriptCatalog } from "./script-catalog.ts";
+import { isEmptyScript, type ScriptCatalog } from "./script-catalog.ts";
 import { effectiveVariables, selectVariableSet, type VariableValues } from "./variable-selection.ts";
 
 /** What a new reduction version will run, or why it will not run. */
@@ -52,6 +52,12 @@ export async function planVersion(
         status: "disabled",
         message: `no reduction script at ${deps.catalog.expectedPath(request.instrument)}`,
       },
+    };
+  }
+  if (script.convention === "isis" && isEmptyScript(script.text)) {
+    // As at ISIS: an empty reduce.py means "do not reduce", not a failure.
+    return {
+      initial: { status: "skipped", message: `Script text for current instrument is empty (${script.path})` },
     };
   }
   const base = {

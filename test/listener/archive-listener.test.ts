@@ -12,6 +12,7 @@ import { DataReadySchema } from "../../src/messages/data-ready.ts";
 import { openStateDatabase, type SqlDatabase } from "../../src/store/state-database.ts";
 import { EmbeddedTransport } from "../../src/transport/embedded/embedded-transport.ts";
 import type { OutgoingMessage, Transport } from "../../src/transport/transport.ts";
+import { writeIsisNexus } from "../helpers/isis-nexus.ts";
 import { tempDir } from "../helpers/temp-dir.ts";
 import { waitFor } from "../helpers/wait-for.ts";
 
@@ -407,4 +408,49 @@ test("backfill_hours 0: files from before the start are ignored, files written a
     "announced",
   );
   assert.equal(h.byRun(70).length, 0);
+});
+
+test("OSIRIS's two file forms (OSIRIS00108538.nxs, OSI98933.nxs) are announced with their whole run numbers and the file's RB", async (t) => {
+  const data = "NDX{instrument}/Instrument/data/{cycle}";
+  const h = await setup(
+    t,
+    {},
+    {
+      OSIRIS: {
+        convention: "isis",
+        facility: "ISIS",
+        pattern: [`${data}/{instrument}{run}.nxs`, `${data}/{prefix}{run}.nxs`],
+        prefix: "OSI",
+      },
+    },
+  );
+  await h.start();
+  const osiris = (cycle: string, name: string) =>
+    join(h.root, "NDXOSIRIS", "Instrument", "data", cycle, name);
+  const runs = [
+    { path: osiris("cycle_14_1", "OSIRIS00108538.nxs"), runNumber: 108538, experiment: "1410511" },
+    { path: osiris("cycle_14_1", "OSIRIS00108539.nxs"), runNumber: 108539, experiment: "1410511" },
+    { path: osiris("cycle_12_2", "OSI98933.nxs"), runNumber: 98933, experiment: "12345" },
+  ];
+  for (const r of runs) {
+    await writeIsisNexus(r.path, {
+      instrument: "OSIRIS",
+      runNumber: r.runNumber,
+      experiment: r.experiment,
+      title: "H2O 002_off QENS Cyl",
+      startTime: "2014-05-18T02:50:47",
+      endTime: "2014-05-18T04:55:39",
+      rawFrames: 1,
+      goodFrames: 1,
+      users: "x",
+    });
+  }
+  for (const r of runs) {
+    const [message] = await h.announcedRun(r.runNumber);
+    assert.equal(message?.body.data_file, r.path);
+    assert.equal(message?.body.ipts, r.experiment);
+    assert.equal(message?.body.facility, "ISIS");
+  }
+  assert.equal(h.announced.length, 3, h.announced.map((m) => m.body.run_number).join(", "));
+  assert.equal(h.errors.length, 0);
 });
