@@ -210,6 +210,27 @@ def read_section(name, node):
     return entries
 
 
+def key_lines(statement):
+    """Each variable name of a section's dict literal, with the line it is on."""
+    if statement is None or not isinstance(statement.value, ast.Dict):
+        return {}
+    return {key.value: key.lineno for key in statement.value.keys if isinstance(key, ast.Constant)}
+
+
+def check_one_section_per_name(assignments):
+    """A name in both sections is refused: `vars set NAME` could not say which one it changes,
+    and the script would see two values under one name."""
+    standard = key_lines(assignments.get("standard_vars"))
+    advanced = key_lines(assignments.get("advanced_vars"))
+    for name, line in advanced.items():
+        if name in standard:
+            raise ReadError(
+                f"{name!r} is in both standard_vars (line {standard[name]}) and advanced_vars (line {line}); "
+                "a variable must be in one of them: rename or remove one",
+                line,
+            )
+
+
 def read_help(node):
     shape = "variable_help must be a dict like {'standard_vars': {'name': 'text', ...}, 'advanced_vars': {...}}"
     value = evaluate(node, "variable_help")
@@ -258,6 +279,7 @@ def read(path):
     for section in SECTIONS:
         statement = assignments.get(section)
         result[section] = read_section(section, statement.value) if statement else []
+    check_one_section_per_name(assignments)
     help_statement = assignments.get("variable_help")
     empty_help = {section: [] for section in SECTIONS}
     result["variable_help"] = read_help(help_statement.value) if help_statement else empty_help

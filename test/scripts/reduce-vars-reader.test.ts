@@ -118,6 +118,12 @@ const bad: Array<[string, string, number | undefined, RegExp]> = [
     /duplicate key 'a' in a dict \(first on line 2\)/,
   ],
   ["a name assigned twice", "standard_vars = {}\nstandard_vars = {}", 2, /'standard_vars' is assigned twice/],
+  [
+    "a variable in both standard_vars and advanced_vars, naming both lines",
+    "standard_vars = {'bins': 100}\nadvanced_vars = {\n'smooth': False,\n'bins': 200}",
+    4,
+    /'bins' is in both standard_vars \(line 1\) and advanced_vars \(line 4\)/,
+  ],
   ["neither section", "x = 1", undefined, /defines neither standard_vars nor advanced_vars/],
   ["a section that is not a dict", "standard_vars = [1]", 1, /standard_vars must be a dict/],
   [
