@@ -17,7 +17,7 @@ export interface InstrumentSettings {
   outputDir: string;
   convention: "sns" | "isis";
   versionedOutput: boolean;
-  /** The instrument's script folder, `<scripts.root>/<INST>`. */
+  /** The instrument's script folder, `<scripts.root>/<scripts.folder>` (default `<scripts.root>/<INST>`). */
   scriptDir: string;
   /** `<scriptDir>/<vars file>`. */
   varsFile: string;
@@ -40,9 +40,14 @@ export function instrumentSettings(config: Config, name: string): InstrumentSett
     outputDir: own.output_dir ?? config.output.dir,
     convention: own.convention,
     versionedOutput: own.versioned_output,
-    scriptDir: join(config.scripts.root, name),
-    varsFile: join(config.scripts.root, name, config.scripts.vars_file),
+    scriptDir: scriptFolder(config, name),
+    varsFile: join(scriptFolder(config, name), config.scripts.vars_file),
   };
+}
+
+/** An instrument's script folder: `scripts.folder` (default `{instrument}`) inside `scripts.root`. */
+export function scriptFolder(config: Config, instrument: string): string {
+  return join(config.scripts.root, config.scripts.folder.replaceAll("{instrument}", instrument));
 }
 
 /** Fills `{instrument}`, `{experiment}`, `{facility}`, `{run}` in a template. */
