@@ -188,7 +188,11 @@ function agentKill(result: ExecutionResult, run: ScriptRun, errFile: string): st
   const kill = limitKill(result, run.spec.limits);
   if (!kill) return null;
   const line = agentKillLine(kill);
-  appendFileSync(errFile, `${line}\n`);
+  try {
+    appendFileSync(errFile, `${line}\n`);
+  } catch {
+    // A log that cannot take the line (a full disk) does not change the verdict the ERROR carries.
+  }
   return line;
 }
 
