@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { ConfigError } from "../config/config-error.ts";
+import { SNS_OUTPUT_DIR } from "../config/instrument-settings.ts";
 import { type Config, configFromObject, loadConfig } from "../config/load-config.ts";
 import {
   formatPostProcessingConf,
@@ -84,7 +85,9 @@ export function describeWorker(config: Config, sns: PostProcessingConf | null): 
     `limits: memory ${w.memory_limit ?? "none"}, time ${minutes(w.time_limit_minutes)}, stall ${minutes(w.stall_minutes)}, checked every ${w.check_interval_seconds} s`,
     `success: ${w.success}${w.exceptions.length ? ` (allow-list: ${w.exceptions.length} patterns)` : ""}`,
     `retries: ${w.retry.attempts} attempts, ${w.retry.initial_seconds} s doubling to ${w.retry.max_seconds} s`,
-    `scripts: ${config.scripts.root}/{instrument}/${config.scripts.file} with ${config.scripts.interpreter}`,
+    `scripts: ${join(config.scripts.root, config.scripts.folder, config.scripts.file)} with ${config.scripts.interpreter}`,
+    `output: ${join(config.output.root, config.output.dir ?? SNS_OUTPUT_DIR)}`,
+    `archive roots: ${config.archive.roots.join(", ")}`,
   ];
 }
 

@@ -86,7 +86,7 @@ const InstrumentSchema = z.strictObject({
   prefix: z.string().min(1).optional(),
   /** Interpreter for this instrument's script. Default: `scripts.interpreter`. */
   interpreter: z.string().min(1).optional(),
-  /** Script file name in `<scripts.root>/<INST>/`. Default: `scripts.file` (`reduce.py` for `isis`). */
+  /** Script file name in the instrument's script folder (`scripts.folder`). Default: `scripts.file` (`reduce.py` for `isis`). */
   script: z.string().min(1).optional(),
   /** Output folder template. Default: `output.dir`, else the convention's (see `output.dir`). */
   output_dir: z.string().min(1).optional(),
@@ -232,6 +232,12 @@ const ScriptsSchema = z
   .strictObject({
     /** Folder with one sub-folder per instrument holding its reduction script. Default `scripts`. */
     root: z.string().min(1).default("scripts"),
+    /**
+     * An instrument's script folder inside `root`; `{instrument}` is replaced. Default `{instrument}`.
+     * SNS: `{instrument}/shared/autoreduce` under `/SNS`; `.` puts every instrument's script in
+     * `root` itself (the SNS agent's `dev_instrument_shared`).
+     */
+    folder: z.string().min(1).default("{instrument}"),
     /** Interpreter the script is run with (any executable: python3, mantidpython, node). Default `python3`. */
     interpreter: z.string().min(1).default("python3"),
     /** Script file name; `{instrument}` is replaced. Default `reduce_{instrument}.py` (SNS). */
@@ -305,6 +311,16 @@ const WorkerSchema = z
     success: z.enum(["exit_code", "stderr"]).default("exit_code"),
     /** Regular expressions: stderr error lines matching one are information, not errors (`stderr` mode). */
     exceptions: z.array(Pattern).default([]),
+    /**
+     * Behave exactly as the SNS post-processing agent towards SNS's workflow manager and WebMon
+     * (set by `--post-processing-conf`): a job whose data file is missing or unreadable, or that
+     * lacks a field, goes to `POSTPROCESS.ERROR` at once with the agent's text (no retries);
+     * `success: stderr` is the agent's rule (stderr decides, the exit code only when stderr is
+     * empty); a limit's kill reads as the agent writes it (`Total memory usage exceeded limit
+     * (…)`, `Time limit exceeded (…)`); STARTED precedes DISABLED, which carries no `error`;
+     * the `.err` file is removed after a success. Default false. (docs/interop.md)
+     */
+    sns_compatible: z.boolean().default(false),
     /** Retries of jobs that could not start for infrastructure reasons. */
     retry: RetrySchema,
     /**

@@ -30,7 +30,7 @@ export interface InstrumentSettings {
   versionedOutput: boolean;
   /** What a valid experiment of this instrument looks like; a run with another is recorded as skipped. */
   experimentPattern: RegExp;
-  /** The instrument's script folder, `<scripts.root>/<INST>`. */
+  /** The instrument's script folder, `<scripts.root>/<scripts.folder>` (default `<scripts.root>/<INST>`). */
   scriptDir: string;
   /** `<scriptDir>/<vars file>`. */
   varsFile: string;
@@ -58,9 +58,14 @@ export function instrumentSettings(config: Config, name: string): InstrumentSett
       own.experiment_pattern ??
         (own.convention === "isis" ? ISIS_EXPERIMENT_PATTERN : SNS_EXPERIMENT_PATTERN),
     ),
-    scriptDir: join(config.scripts.root, name),
-    varsFile: join(config.scripts.root, name, config.scripts.vars_file),
+    scriptDir: scriptFolder(config, name),
+    varsFile: join(scriptFolder(config, name), config.scripts.vars_file),
   };
+}
+
+/** An instrument's script folder: `scripts.folder` (default `{instrument}`) inside `scripts.root`. */
+export function scriptFolder(config: Config, instrument: string): string {
+  return join(config.scripts.root, config.scripts.folder.replaceAll("{instrument}", instrument));
 }
 
 /** Fills `{instrument}`, `{experiment}`, `{facility}`, `{run}` in a template. */

@@ -96,6 +96,9 @@ const SnsFileSchema = z.looseObject({
   system_mem_limit_perc: z.number().positive().max(100).optional(),
   mem_check_interval_sec: z.number().positive().optional(),
   task_time_limit_minutes: z.number().positive().optional(),
+  // ----- ours (the agent ignores keys it does not know) -----
+  /** Folders data files must lie in, in place of the agent rule's /SNS and /HFIR (a test tree, say). */
+  autoreduce_archive_roots: z.array(z.string().min(1).regex(/^\//, "an absolute path")).min(1).optional(),
 });
 type SnsFile = z.infer<typeof SnsFileSchema>;
 
@@ -360,13 +363,20 @@ function mapWorker(file: SnsFile, m: Mapping): void {
     m.use("system_mem_limit_perc", "worker.memory_limit", m.config.worker.memory_limit);
   }
   m.config.worker.success = "stderr";
+  m.config.worker.sns_compatible = true;
   m.config.worker.exceptions = [...(file.exceptions ?? AGENT_EXCEPTIONS)];
   m.use(
     file.exceptions ? "exceptions" : "(agent rule)",
     "worker.exceptions, worker.success = stderr",
     (file.exceptions ? "" : `the agent's default ${JSON.stringify(AGENT_EXCEPTIONS)}; `) +
       "anything on stderr is an error unless its error line matches one of these; " +
-      "a non-zero exit code is an error too, which the agent never checked",
+      "the exit code counts only when stderr is empty (the agent never reads it)",
+  );
+  m.use(
+    "(agent rule)",
+    "worker.sns_compatible",
+    "the agent's replies: a missing data file or field goes to POSTPROCESS.ERROR at once, " +
+      "the agent's texts for limit kills, STARTED before DISABLED, the .err removed after a success",
   );
   if (file.python_exec !== undefined) {
     m.config.scripts.interpreter = file.python_exec;
@@ -379,31 +389,22 @@ function mapWorker(file: SnsFile, m: Mapping): void {
   }
 }
 
-/** Where scripts and reduced data are: the agent's fixed layout unless `dev_output_dir` overrides it. */
+/**
+ * Where scripts, reduced data and raw data are: the agent's fixed layout, unless
+ * `dev_instrument_shared` (one folder with every instrument's `reduce_<INST>.py`) or
+ * `dev_output_dir` (one output folder for every run) override it, as the agent applies them.
+ */
 function mapLayout(file: SnsFile, m: Mapping): void {
-  m.config.archive = { roots: [...SNS_ARCHIVE_ROOTS] };
+  const roots = file.autoreduce_archive_roots ?? [...SNS_ARCHIVE_ROOTS];
+  m.config.archive = { roots };
   m.use(
-    "(agent rule)",
+    file.autoreduce_archive_roots ? "autoreduce_archive_roots" : "(agent rule)",
     "archive.roots",
-    `${SNS_ARCHIVE_ROOTS.join(", ")}: the agent reads any file a job names; this worker only files under these`,
+    file.autoreduce_archive_roots
+      ? `${roots.join(", ")} (ours; the agent ignores this key)`
+      : `${SNS_ARCHIVE_ROOTS.join(", ")}: the agent reads any file a job names; this worker only files under these`,
   );
-  m.config.scripts.root = "/SNS";
-  m.config.scripts.file = "shared/autoreduce/reduce_{instrument}.py";
-  m.use(
-    "(agent rule)",
-    "scripts.root, scripts.file",
-    "/SNS/<INST>/shared/autoreduce/reduce_<INST>.py; for an HFIR instrument set " +
-      "instruments.<INST>.script to ../../HFIR/<INST>/shared/autoreduce/reduce_<INST>.py",
-  );
-  const shared = file.dev_instrument_shared?.trim();
-  if (shared) {
-    m.ignore(
-      "dev_instrument_shared",
-      "one script folder for every instrument (a test setting) is not supported; scripts are read from " +
-        "/SNS/<INST>/shared/autoreduce (for a test setup, start the worker without this file)",
-    );
-  } else if (shared !== undefined)
-    m.use("dev_instrument_shared", "scripts.root", "empty, so the agent's layout");
+  mapScripts(file, m);
   const outputDir = file.dev_output_dir?.trim();
   if (outputDir) {
     m.config.output.root = outputDir;
@@ -415,6 +416,29 @@ function mapLayout(file: SnsFile, m: Mapping): void {
   m.config.output.dir = SNS_OUTPUT_DIR;
   const note = `/${SNS_OUTPUT_DIR}, the agent's layout`;
   m.use(outputDir === undefined ? "(agent rule)" : "dev_output_dir", "output.root, output.dir", note);
+}
+
+function mapScripts(file: SnsFile, m: Mapping): void {
+  const shared = file.dev_instrument_shared?.trim();
+  if (shared) {
+    m.config.scripts.root = shared;
+    m.config.scripts.folder = ".";
+    m.config.scripts.file = "reduce_{instrument}.py";
+    m.use(
+      "dev_instrument_shared",
+      "scripts.root, scripts.folder, scripts.file",
+      `${shared}/reduce_<INST>.py for every instrument, as in the agent`,
+    );
+    return;
+  }
+  m.config.scripts.root = "/SNS";
+  m.config.scripts.file = "shared/autoreduce/reduce_{instrument}.py";
+  m.use(
+    shared === undefined ? "(agent rule)" : "dev_instrument_shared",
+    "scripts.root, scripts.file",
+    "/SNS/<INST>/shared/autoreduce/reduce_<INST>.py; for an HFIR instrument set " +
+      "instruments.<INST>.script to ../../HFIR/<INST>/shared/autoreduce/reduce_<INST>.py",
+  );
 }
 
 function readBroker(file: SnsFile, m: Mapping): SnsBroker | null {

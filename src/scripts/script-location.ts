@@ -1,12 +1,17 @@
 import { accessSync, constants, statSync } from "node:fs";
 import { delimiter, isAbsolute, join } from "node:path";
-import { fillTemplate, instrumentSettings, SNS_OUTPUT_DIR } from "../config/instrument-settings.ts";
+import {
+  fillTemplate,
+  instrumentSettings,
+  SNS_OUTPUT_DIR,
+  scriptFolder,
+} from "../config/instrument-settings.ts";
 import type { Config } from "../config/load-config.ts";
 import type { ReductionJob } from "../messages/reduction-job.ts";
 
 /** What the worker runs for a job, derived from its config (the SNS conventions by default). */
 export interface ScriptLocation {
-  /** `<scripts.root>/<INST>/<script file>`, or the stored script's path (a signed job). */
+  /** `<scripts.root>/<scripts.folder>/<script file>`, or the stored script's path (a signed job). */
   script: string;
   /** From the worker's configuration only (the instrument's, else `scripts.interpreter`). */
   interpreter: string;
@@ -26,7 +31,7 @@ export function locateScript(config: Config, job: ReductionJob): ScriptLocation 
     run: job.run_number,
   };
   return {
-    script: job.script?.path ?? join(config.scripts.root, instrument, scriptFile),
+    script: job.script?.path ?? join(scriptFolder(config, instrument), scriptFile),
     // Never the job's `interpreter`: whoever can publish a job must not choose the program.
     interpreter: settings?.interpreter ?? config.scripts.interpreter,
     convention: job.convention ?? settings?.convention ?? "sns",

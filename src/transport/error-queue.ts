@@ -24,6 +24,8 @@ export async function sendToErrorQueue(
   errorQueue: string,
   message: Pick<IncomingMessage, "body" | "destination" | "id">,
   reason: string,
+  /** Fields set over the original's, before `error` (the SNS agent adds `information: <host>`). */
+  extra: Record<string, unknown> = {},
 ): Promise<void> {
   const bytes = Buffer.byteLength(message.body);
   const truncated = bytes > MAX_COPIED_BODY_BYTES;
@@ -41,6 +43,7 @@ export async function sendToErrorQueue(
   const { original_body_truncated: _cut, original_body_bytes: _bytes, ...copied } = fields;
   const body = {
     ...copied,
+    ...extra,
     error: reason,
     original_body: truncated ? cutToBytes(message.body, MAX_COPIED_BODY_BYTES) : message.body,
     original_destination: message.destination,

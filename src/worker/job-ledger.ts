@@ -1,10 +1,10 @@
-import { readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
-import { basename, join } from "node:path";
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 
 /**
- * The job ledger: one small hidden file per data file beside its logs,
- * `<output>/reduction_log/.<data file>.job`, saying which job last ran for that file, where,
- * and whether its final report went out. Workers share the output folders (at a facility they
+ * The job ledger: one small file per data file in a hidden folder of its output folder,
+ * `<output>/.autoreduce/<data file>.job` (not in `reduction_log/`, where scientists read the
+ * logs), saying which job last ran for that file, where, and whether its final report went out. Workers share the output folders (at a facility they
  * are on a shared file system), so the ledger lets a worker that receives a job again — after a
  * broker restart the broker re-delivers every job it has not seen acknowledged, possibly to
  * another worker — see that the job already ran, or is still running, elsewhere, instead of
@@ -64,9 +64,12 @@ export function judgeLedger(
   return now - view.mtimeMs < LEDGER_STALE_MS ? { kind: "wait", by } : { kind: "run" };
 }
 
+/** The hidden folder of an output folder that holds the ledgers; never listed as output. */
+export const LEDGER_FOLDER = ".autoreduce";
+
 /** The ledger file of a data file's reductions in `outputDir`. */
 export function ledgerPath(outputDir: string, dataFile: string): string {
-  return join(outputDir, "reduction_log", `.${basename(dataFile)}.job`);
+  return join(outputDir, LEDGER_FOLDER, `${basename(dataFile)}.job`);
 }
 
 /** Reads a ledger; a missing or damaged file reads as no entry. */
@@ -89,6 +92,7 @@ export function readLedger(path: string): LedgerView {
 export function writeLedger(path: string, entry: Omit<LedgerEntry, "at">): void {
   const partial = `${path}.${process.pid}.tmp`;
   try {
+    mkdirSync(dirname(path), { recursive: true });
     writeFileSync(partial, `${JSON.stringify({ ...entry, at: new Date().toISOString() })}\n`);
     renameSync(partial, path);
   } catch (e) {

@@ -1,3 +1,4 @@
+import { appendFileSync, rmSync } from "node:fs";
 import { basename, join } from "node:path";
 import type { Config } from "../config/load-config.ts";
 import { formatBytes } from "../config/memory-size.ts";
@@ -10,11 +11,11 @@ import type { ReduceVarsModule } from "../scripts/python-literal.ts";
 import { locateScript, scriptPresent } from "../scripts/script-location.ts";
 import { prepareScriptRun, type ScriptRun } from "../scripts/script-run.ts";
 import { additionalOutputDirs, type ScriptWorkspace } from "../scripts/script-workspace.ts";
-import { checkBeforeRun } from "./job-checks.ts";
-import { LedgerKeeper, ledgerPath } from "./job-ledger.ts";
+import { checkBeforeRun, isInside } from "./job-checks.ts";
+import { LEDGER_FOLDER, LedgerKeeper, ledgerPath } from "./job-ledger.ts";
 import { copyToAdditionalDirs } from "./output-files.ts";
 import { infrastructureFault, isDiskFullCode } from "./retry-plan.ts";
-import { type JobOutcome, judgeOutcome } from "./success-policy.ts";
+import { agentKillLine, type JobOutcome, judgeOutcome, limitKill } from "./success-policy.ts";
 import type { WorkerSettings } from "./worker-settings.ts";
 
 /** Bytes of stderr read to judge a script (the end of the file; SNS reads it all). */
@@ -46,27 +47,40 @@ export type JobEnd =
   | { kind: "refused"; reason: string; report: StatusReportFields };
 
 /**
+ * The fields every report about a job starts with: the job's body exactly as it came (every key,
+ * unknown ones included, with the sender's values and types: `"30892"` stays a string, `eqsans`
+ * lower case, as the SNS agent echoes them), then `information` (this host, as the agent) and ours.
+ */
+export function reportBase(
+  echo: Record<string, unknown>,
+  host: string,
+  attempt: number,
+  executor: string,
+): StatusReportFields {
+  const { retry: _retry, ...fields } = echo;
+  return { ...(fields as StatusReportFields), information: host, host, attempt, executor };
+}
+
+/**
  * Runs one job whose slot has been granted: checks, STARTED, the script under limits, the verdict.
+ * `echo` is the job's body as received (see `reportBase`); the decisions use the parsed `job`.
  * `ledgerKey` names this copy of the job in the job ledger (see `job-ledger.ts`).
  */
 export async function runJob(
   deps: JobRunnerDeps,
   job: ReductionJob,
+  echo: Record<string, unknown>,
   attempt: number,
   isStopping: () => boolean,
   ledgerKey: string,
 ): Promise<JobEnd> {
   const { config } = deps;
   const where = locateScript(config, job);
-  const base = { ...job, information: deps.host, host: deps.host, attempt, executor: deps.executor.kind };
-  delete (base as { retry?: unknown }).retry;
+  const base = reportBase(echo, deps.host, attempt, deps.executor.kind);
   // A job with a recorded script runs that text; otherwise (an SNS workflow manager's job) the
   // script file's presence decides, as at SNS.
   if (!job.script && !scriptPresent(where.script)) {
-    await deps.report(config.queues.reduction_disabled, {
-      ...base,
-      error: `no reduction script at ${where.script}`,
-    });
+    await reportDisabled(deps, base, where.script);
     return { kind: "reported" };
   }
   const logDir = join(where.outputDir, "reduction_log");
@@ -80,7 +94,7 @@ export async function runJob(
     log_file: join(logDir, `${basename(job.data_file)}.log`),
     err_file: join(logDir, `${basename(job.data_file)}.err`),
   };
-  const reportBase = { ...base, ...logs, output_dir: where.outputDir, pid: process.pid };
+  const withLogs = { ...base, ...logs, output_dir: where.outputDir, pid: process.pid };
   const startedAt = new Date();
   const ledger = new LedgerKeeper(ledgerPath(where.outputDir, job.data_file), ledgerKey, deps.host, (e) =>
     deps.log.warn(
@@ -117,10 +131,10 @@ export async function runJob(
     } catch (e) {
       // The machine could not start it (ExecutionStartError): retried with backoff, not the script's fault.
       if (!(e instanceof InfrastructureError)) throw e;
-      return { kind: "not_started", problem: e.message, report: reportBase };
+      return { kind: "not_started", problem: e.message, report: withLogs };
     }
     await deps.report(config.queues.reduction_started, {
-      ...reportBase,
+      ...withLogs,
       started_at: startedAt.toISOString(),
     });
     deps.running(handle);
@@ -129,10 +143,11 @@ export async function runJob(
       "reduction started",
     );
     const result = await handle.wait().finally(() => deps.running(null));
-    if (isStopping() && result.cancelReason) return { kind: "interrupted", report: reportBase };
+    if (isStopping() && result.cancelReason) return { kind: "interrupted", report: withLogs };
+    const killLine = config.worker.sns_compatible ? agentKill(result, run, logs.err_file) : null;
     const stderr = await deps.executor.readLogEnd(logs.err_file, STDERR_READ_LIMIT);
     const outcome = judgeOutcome(
-      { ...result, stderr, stdoutTail: result.stdoutTail },
+      { ...result, killLine, stderr, stdoutTail: result.stdoutTail },
       deps.settings.rules(job.instrument).policy,
     );
     // A person's cancel and a limit are verdicts of their own, whatever the script said.
@@ -140,8 +155,8 @@ export async function runJob(
     const fault = judged
       ? null
       : infrastructureFault(result.infrastructureProblem, outcome.ok ? null : stderr);
-    if (fault) return { kind: "not_started", problem: fault, report: reportBase };
-    await reportResult(deps, job, where, run.workspace, reportBase, result, outcome);
+    if (fault) return { kind: "not_started", problem: fault, report: withLogs };
+    await reportResult(deps, job, where, run.workspace, withLogs, result, outcome);
     reported = true;
     return { kind: "reported" };
   } finally {
@@ -150,32 +165,70 @@ export async function runJob(
   }
 }
 
+/**
+ * DISABLED: the instrument has no script. In SNS mode as the agent says it — STARTED first, then
+ * DISABLED without an `error` (WebMon would count the run as failed) — else DISABLED with the path.
+ */
+async function reportDisabled(deps: JobRunnerDeps, base: StatusReportFields, script: string): Promise<void> {
+  const { queues, worker } = deps.config;
+  if (!worker.sns_compatible) {
+    await deps.report(queues.reduction_disabled, { ...base, error: `no reduction script at ${script}` });
+    return;
+  }
+  await deps.report(queues.reduction_started, base);
+  await deps.report(queues.reduction_disabled, base);
+  deps.log.info({ instrument: base.instrument, script }, "no reduction script: DISABLED");
+}
+
+/**
+ * The agent's line for a kill at its memory or time limit, appended to the `.err` file as the
+ * agent does (after our own `killed: …` line, so it is the file's last line); null otherwise.
+ */
+function agentKill(result: ExecutionResult, run: ScriptRun, errFile: string): string | null {
+  const kill = limitKill(result, run.spec.limits);
+  if (!kill) return null;
+  const line = agentKillLine(kill);
+  try {
+    appendFileSync(errFile, `${line}\n`);
+  } catch {
+    // A log that cannot take the line (a full disk) does not change the verdict the ERROR carries.
+  }
+  return line;
+}
+
 async function reportResult(
   deps: JobRunnerDeps,
   job: ReductionJob,
   where: ReturnType<typeof locateScript>,
   workspace: ScriptWorkspace,
-  reportBase: StatusReportFields,
+  fields: StatusReportFields,
   result: ExecutionResult,
   outcome: JobOutcome,
 ): Promise<void> {
   const { config } = deps;
   const done = {
-    ...reportBase,
+    ...fields,
     started_at: result.startedAt.toISOString(),
     finished_at: result.finishedAt.toISOString(),
     exit_code: result.exitCode,
     peak_memory_bytes: result.usage.peakMemoryBytes,
   };
   if (outcome.ok) {
-    const output_files = await deps.executor.listOutput(where.outputDir, result.startedAt);
+    // The job ledgers' hidden folder is the workers' business, not the script's output.
+    const ledgers = join(where.outputDir, LEDGER_FOLDER);
+    const output_files = (await deps.executor.listOutput(where.outputDir, result.startedAt)).filter(
+      (file) => !isInside(file, ledgers),
+    );
     const information = [outcome.information, logCutNote(result)].filter(Boolean).join("; ");
     const extra =
       where.convention === "isis"
         ? copyToAdditionalDirs(output_files, where.outputDir, additionalOutputDirs(workspace))
         : [];
+    // The agent deletes the .err of a successful run; its .log stays.
+    const { err_file: errFile, ...kept } = done;
+    if (config.worker.sns_compatible && errFile) rmSync(errFile, { force: true });
     await deps.report(config.queues.reduction_complete, {
-      ...done,
+      ...(config.worker.sns_compatible ? kept : done),
       ...(information ? { information } : {}),
       output_files,
       ...(extra.length ? { additional_output_dirs: extra } : {}),

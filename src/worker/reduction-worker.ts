@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import { join } from "node:path";
+import { scriptFolder } from "../config/instrument-settings.ts";
 import { readJobKey } from "../config/job-key.ts";
 import type { Config } from "../config/load-config.ts";
 import type { ExecutionHandle, Executor } from "../executors/executor.ts";
@@ -8,13 +8,14 @@ import type { Logger } from "../logging/logger.ts";
 import { CancelSchema } from "../messages/cancel.ts";
 import { CreateScriptSchema } from "../messages/create-script.ts";
 import { messageBody } from "../messages/message-body.ts";
-import { type ReductionJob, ReductionJobSchema } from "../messages/reduction-job.ts";
+import { type ReductionJob, type ReductionJobFields, ReductionJobSchema } from "../messages/reduction-job.ts";
 import { ServiceStatusSchema } from "../messages/service-status.ts";
 import { type StatusReportFields, StatusReportSchema } from "../messages/status-report.ts";
 import { locateScript } from "../scripts/script-location.ts";
 import { createScript } from "../scripts/script-writer.ts";
 import { parseOrReject, sendToErrorQueue } from "../transport/error-queue.ts";
 import type { IncomingMessage, Subscription, Transport } from "../transport/transport.ts";
+import { agentIntakeProblem } from "./agent-intake.ts";
 import { acceptJob } from "./job-acceptance.ts";
 import { judgeLedger, type LedgerVerdict, ledgerPath, processAlive, readLedger } from "./job-ledger.ts";
 import { type JobEnd, runJob } from "./job-runner.ts";
@@ -152,15 +153,30 @@ export class ReductionWorker {
 
   private async onJob(message: IncomingMessage): Promise<void> {
     const { config, transport, log } = this.deps;
+    const echo = bodyObject(message.body);
+    if (echo && config.worker.sns_compatible) {
+      const problem = agentIntakeProblem(echo, config.archive.roots);
+      if (problem) {
+        // As the agent: POSTPROCESS.ERROR at once, with the job's fields and this host.
+        await sendToErrorQueue(transport, config.queues.postprocess_error, message, problem, {
+          information: this.host,
+        });
+        log.warn({ message_id: message.id, problem }, "job refused (SNS intake): sent to the error queue");
+        return;
+      }
+    }
     const job = await parseOrReject(transport, config.queues.postprocess_error, message, ReductionJobSchema);
-    if (!job) {
+    if (!job || !echo) {
       log.warn({ message_id: message.id }, "job refused: sent to the error queue");
       return;
     }
     // Judged by this worker's own configuration before anything else looks at the job's paths.
     const acceptance = acceptJob(job, config, this.jobKey);
     if (acceptance.kind === "refuse") {
-      await this.refuse(job, message, acceptance.reason, { ...job, information: this.host });
+      await this.refuse(job, message, acceptance.reason, {
+        ...(echo as StatusReportFields),
+        information: this.host,
+      });
       return;
     }
     if (this.state !== "running") throw new HandedBack("the worker is stopping");
@@ -178,7 +194,7 @@ export class ReductionWorker {
       if (this.state !== "running" && inProgress) throw new HandedBack("the worker is stopping");
       return;
     }
-    const done = this.runOnce(job, message, copyKey);
+    const done = this.runOnce(job, echo, message, copyKey);
     this.inProgress.set(copyKey, done);
     try {
       await done;
@@ -226,7 +242,12 @@ export class ReductionWorker {
     );
   }
 
-  private async runOnce(job: ReductionJob, message: IncomingMessage, copyKey: string): Promise<void> {
+  private async runOnce(
+    job: ReductionJob,
+    echo: Record<string, unknown>,
+    message: IncomingMessage,
+    copyKey: string,
+  ): Promise<void> {
     const { log } = this.deps;
     const key = job.job_id ?? `local-${this.nextLocalKey++}`;
     if (this.cancelled.has(key)) {
@@ -260,18 +281,24 @@ export class ReductionWorker {
       const end = await runJob(
         this.runnerDeps(key, job),
         job,
+        echo,
         attempt,
         () => this.state !== "running",
         copyKey,
       );
-      await this.afterJob(end, job, message);
+      await this.afterJob(end, job, echo, message);
     } finally {
       release();
     }
   }
 
   /** Follows up a job that did not end in a final report: a retry, or a hand-back. */
-  private async afterJob(end: JobEnd, job: ReductionJob, message: IncomingMessage): Promise<void> {
+  private async afterJob(
+    end: JobEnd,
+    job: ReductionJob,
+    echo: Record<string, unknown>,
+    message: IncomingMessage,
+  ): Promise<void> {
     const { config, transport, log } = this.deps;
     if (end.kind === "reported") return;
     if (end.kind === "refused") {
@@ -305,8 +332,9 @@ export class ReductionWorker {
     }
     // The copy is sent before the original is acknowledged: a crash in between runs it twice at
     // worst (the coordinator records one result), never loses it.
+    // The body as it came (not the parsed job), so every report of the retry echoes it too.
     await transport.send(message.destination, {
-      body: messageBody(ReductionJobSchema, { ...job, retry: plan.next }),
+      body: messageBody(ReductionJobSchema, { ...(echo as ReductionJobFields), retry: plan.next }),
       delayMs: plan.delayMs,
     });
     await this.report(config.queues.reduction_retrying, {
@@ -342,6 +370,20 @@ export class ReductionWorker {
     delete (body as { retry?: unknown }).retry;
     await this.report(config.queues.reduction_error, { ...body, finished_at: new Date().toISOString() });
     log.warn({ job_id: job.job_id, message_id: message.id, reason }, "job refused; never run");
+  }
+
+  /**
+   * A report echoes the job's body, whose extra keys may clash with a report field of ours (a
+   * job with `"exit_code": "x"`): those keys are left out, so the report still goes out.
+   */
+  private withoutMisfits(body: StatusReportFields): StatusReportFields {
+    const checked = StatusReportSchema.safeParse(body);
+    if (checked.success) return body;
+    const misfits = new Set(checked.error.issues.map((issue) => String(issue.path[0])));
+    this.deps.log.warn({ keys: [...misfits] }, "job keys that do not fit a report left out of it");
+    return Object.fromEntries(
+      Object.entries(body).filter(([key]) => !misfits.has(key)),
+    ) as StatusReportFields;
   }
 
   private runnerDeps(key: string, job: ReductionJob) {
@@ -389,7 +431,7 @@ export class ReductionWorker {
     if (unsafe) await sendToErrorQueue(transport, config.queues.postprocess_error, message, unsafe);
     const result = unsafe
       ? { ok: false, status: `Error creating ${instrument} reduction script: ${unsafe}` }
-      : createScript(join(config.scripts.root, instrument), { ...request, instrument });
+      : createScript(scriptFolder(config, instrument), { ...request, instrument });
     log[result.ok ? "info" : "warn"]({ instrument, ok: result.ok, by: request.information }, result.status);
     const topic = config.queues.service_status.replaceAll("{instrument}", instrument);
     await transport.send(topic, {
@@ -399,7 +441,7 @@ export class ReductionWorker {
 
   /** Sends a report, retrying briefly: a lost report would make the job run again. */
   private async report(destination: string, body: StatusReportFields): Promise<void> {
-    const text = messageBody(StatusReportSchema, body);
+    const text = messageBody(StatusReportSchema, this.withoutMisfits(body));
     for (let attempt = 1; ; attempt++) {
       try {
         await this.deps.transport.send(destination, { body: text });
@@ -410,5 +452,17 @@ export class ReductionWorker {
         await sleep(backoffDelay(REPORT_RETRY, attempt));
       }
     }
+  }
+}
+
+/** A message body that is one JSON object, or null. */
+function bodyObject(body: string): Record<string, unknown> | null {
+  try {
+    const parsed: unknown = JSON.parse(body);
+    return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)
+      ? (parsed as Record<string, unknown>)
+      : null;
+  } catch {
+    return null;
   }
 }

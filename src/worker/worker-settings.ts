@@ -49,8 +49,10 @@ export class WorkerSettings {
   private derive(name: string): InstrumentRules {
     const worker = this.config.worker;
     const own = this.config.instruments[name];
+    const mode = own?.success ?? worker.success;
     return {
-      policy: successPolicy(own?.success ?? worker.success, [
+      // With sns_compatible, `stderr` is the agent's rule to the letter (success-policy.ts).
+      policy: successPolicy(mode === "stderr" && worker.sns_compatible ? "agent" : mode, [
         ...worker.exceptions,
         ...(own?.exceptions ?? []),
       ]),

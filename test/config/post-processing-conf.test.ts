@@ -13,6 +13,7 @@ import {
 } from "../../src/config/post-processing-conf.ts";
 import { ReductionJobSchema } from "../../src/messages/reduction-job.ts";
 import { locateScript } from "../../src/scripts/script-location.ts";
+import { dataFileRefusal, folderRefusal } from "../../src/worker/job-checks.ts";
 import { SNS_PRODUCTION_EXCEPTIONS } from "../fixtures/sns/exceptions.ts";
 
 const FIXTURES = join(import.meta.dirname, "..", "fixtures", "sns");
@@ -49,6 +50,7 @@ const expected: Array<[string, PostProcessingConfig, Array<[string, number]>, st
         max_procs: 10,
         jobs_per_instrument: 4,
         success: "stderr",
+        sns_compatible: true,
         exceptions: [
           "Unverified HTTPS",
           "InsecureRequestWarning",
@@ -80,6 +82,7 @@ const expected: Array<[string, PostProcessingConfig, Array<[string, number]>, st
         max_procs: 10,
         jobs_per_instrument: 2,
         success: "stderr",
+        sns_compatible: true,
         exceptions: PRODUCTION_EXCEPTIONS,
       },
     },
@@ -103,6 +106,7 @@ const expected: Array<[string, PostProcessingConfig, Array<[string, number]>, st
         time_limit_minutes: 0.1,
         memory_limit: "5%",
         success: "stderr",
+        sns_compatible: true,
         exceptions: ["Error in logging framework"],
       },
     },
@@ -307,12 +311,43 @@ test("a high-memory node takes only its processor's queue, not reduction_data_re
   assert.match(conf.ignored.find((i) => i.key === "reduction_data_ready")?.reason ?? "", /from `processors`/);
 });
 
-test("dev_instrument_shared and unknown keys are ignored with their reason", () => {
-  const conf = read({ dev_instrument_shared: "/tmp/shared", colour: "blue" });
-  const reason = (key: string) => conf.ignored.find((i) => i.key === key)?.reason;
-  assert.match(reason("dev_instrument_shared") ?? "", /not supported; scripts are read from \/SNS\/<INST>/);
-  assert.equal(reason("colour"), "unknown key (not an SNS agent key)");
-  assert.equal(conf.config.scripts.root, "/SNS");
+test("unknown keys are ignored with their reason", () => {
+  const conf = read({ colour: "blue" });
+  assert.equal(conf.ignored.find((i) => i.key === "colour")?.reason, "unknown key (not an SNS agent key)");
+});
+
+test("dev_instrument_shared and dev_output_dir are applied as the agent does, and acceptance allows them", () => {
+  const conf = read({
+    dev_instrument_shared: "/tmp/shared",
+    dev_output_dir: "/tmp/out",
+    autoreduce_archive_roots: ["/tmp/data"],
+  });
+  assert.deepEqual(conf.config.scripts, { root: "/tmp/shared", folder: ".", file: "reduce_{instrument}.py" });
+  const config = configFromObject(mergePostProcessingConf({}, conf), "dev", {});
+  const job = ReductionJobSchema.parse({
+    facility: "SNS",
+    instrument: "eqsans",
+    ipts: "IPTS-10674",
+    run_number: "30892",
+    data_file: "/tmp/data/EQSANS_30892_event.nxs",
+  });
+  const where = locateScript(config, job);
+  assert.equal(where.script, "/tmp/shared/reduce_EQSANS.py", "<dev_instrument_shared>/reduce_<INST>.py");
+  assert.equal(where.outputDir, "/tmp/out", "dev_output_dir for every run");
+  assert.deepEqual(config.output.root, "/tmp/out", "the output folder lies in output.root");
+  assert.deepEqual(config.archive.roots, ["/tmp/data"]);
+  assert.equal(config.worker.sns_compatible, true);
+  assert.equal(dataFileRefusal(job.data_file, config.archive.roots), null);
+  assert.equal(folderRefusal(where.outputDir, [config.output.root]), null);
+});
+
+test("without autoreduce_archive_roots data files come from /SNS and /HFIR, the agent rule", () => {
+  const conf = read({ dev_output_dir: "/tmp/out" });
+  assert.deepEqual(conf.config.archive?.roots, ["/SNS", "/HFIR"]);
+  assert.throws(
+    () => read({ autoreduce_archive_roots: ["relative/dir"] }),
+    /autoreduce_archive_roots\[0\]: an absolute path/,
+  );
 });
 
 test("a file without broker keys has no broker; failover_uri alone gives the hosts", () => {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { pino } from "pino";
@@ -158,6 +158,16 @@ describe("a job delivered again to another worker (real python3)", () => {
       ["node-a"],
     );
     assert.equal(job.of(q().reduction_complete).length, 1);
+    assert.equal(ledger, join(started.output_dir, ".autoreduce", `SLOW_${job.run}.nxs.h5.job`));
+    assert.deepEqual(
+      readdirSync(join(started.output_dir, "reduction_log")).filter((name) => name.endsWith(".job")),
+      [],
+      "no ledger among the logs scientists read",
+    );
+    assert.ok(
+      !(job.of(q().reduction_complete)[0]?.output_files ?? []).some((f: string) => f.includes(".autoreduce")),
+      "the ledger is not listed as output",
+    );
     // Once more, long after: the ledger says reported, so it is taken off the queue unrun.
     await stack.transport.send(OTHER_QUEUE, { body: job.body });
     await waitFor(() => said("node-b", "not run twice", job.id) === 2, "node-b to drop the late copy");

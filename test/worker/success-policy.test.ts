@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
+  agentKillLine,
   type FinishedScript,
   type JobOutcome,
   judgeOutcome,
+  limitKill,
   successPolicy,
 } from "../../src/worker/success-policy.ts";
 import { SNS_PRODUCTION_EXCEPTIONS } from "../fixtures/sns/exceptions.ts";
@@ -20,6 +22,9 @@ const finished = (over: Partial<FinishedScript>): FinishedScript => ({
 
 const exitCode = successPolicy("exit_code", []);
 const sns = (exceptions: string[] = []) => successPolicy("stderr", exceptions);
+const agent = (exceptions: string[] = []) => successPolicy("agent", exceptions);
+const TRACEBACK =
+  'Traceback (most recent call last):\n  File "reduce_CORELLI.py", line 3, in <module>\nRuntimeError: This is an ERROR!\n';
 
 const SNS_PRODUCTION = SNS_PRODUCTION_EXCEPTIONS;
 
@@ -139,10 +144,92 @@ const cases: Array<[string, Partial<FinishedScript>, ReturnType<typeof successPo
     sns(),
     { ok: true, information: null },
   ],
+  // --- agent mode (stderr with worker.sns_compatible): the agent's texts to the letter ---
+  [
+    "agent: a raising script (exit 1) reads as the agent reports it, without our exit-code note",
+    { exitCode: 1, stderr: TRACEBACK },
+    agent(),
+    { ok: false, error: "REDUCTION: This is an ERROR!" },
+  ],
+  [
+    "agent: an allow-listed line is success with the line as information, whatever the exit code",
+    { exitCode: 3, stderr: "Error: regex found, exception handled\n" },
+    agent(["exception"]),
+    { ok: true, information: "regex found, exception handled" },
+  ],
+  ["agent: empty stderr and exit 0 is success", { stderr: "" }, agent(), { ok: true, information: null }],
+  [
+    "agent: a line without 'Error:' is the error",
+    { stderr: "regex not found" },
+    agent(),
+    { ok: false, error: "REDUCTION: regex not found" },
+  ],
+  [
+    "agent: a silent crash is still a failure (the agent would call it a success)",
+    { exitCode: 4 },
+    agent(),
+    { ok: false, error: "REDUCTION: script failed with exit code 4 and wrote no error" },
+  ],
+  [
+    "agent: a limit's kill reads as the agent's line",
+    {
+      exitCode: null,
+      signal: "SIGTERM",
+      stderr: "Error: half done\n",
+      killReason: "wall time 1.6 s > limit 1.2 s",
+      killLine: "Time limit exceeded (1.600000 s > 1.200000 s). Terminating job.",
+    },
+    agent(),
+    { ok: false, error: "REDUCTION: Time limit exceeded (1.600000 s > 1.200000 s). Terminating job." },
+  ],
+  [
+    "agent: a kill the agent has no limit for keeps our reason",
+    { exitCode: null, signal: "SIGTERM", killReason: "no output for 10.1 min > limit 10.0 min" },
+    agent(),
+    { ok: false, error: "REDUCTION: killed: no output for 10.1 min > limit 10.0 min" },
+  ],
 ];
 
 for (const [name, input, policy, expected] of cases) {
   test(`success policy: ${name}`, () => {
     assert.deepEqual(judgeOutcome(finished(input), policy), expected);
+  });
+}
+
+test("the agent's kill lines, numbers as Python's {:2f}", () => {
+  const gib = 1024 ** 3;
+  assert.equal(
+    agentKillLine({ kind: "memory", measured: 0.8125 * gib, limit: 0.24 * gib }),
+    "Total memory usage exceeded limit (0.812500 GiB > 0.240000 GiB). Terminating job.",
+  );
+  assert.equal(
+    agentKillLine({ kind: "time", measured: 1.6042, limit: 1.2 }),
+    "Time limit exceeded (1.604200 s > 1.200000 s). Terminating job.",
+  );
+});
+
+const killed = (peak: number | null, seconds: number, killReason: string | null = "some limit") => ({
+  killReason,
+  startedAt: new Date(0),
+  finishedAt: new Date(seconds * 1000),
+  usage: { peakMemoryBytes: peak },
+});
+const killCases: Array<[string, ReturnType<typeof killed>, unknown]> = [
+  [
+    "a peak over the memory limit is the memory kill",
+    killed(900, 5),
+    { kind: "memory", measured: 900, limit: 500 },
+  ],
+  [
+    "else a run past the wall time is the time kill",
+    killed(100, 61),
+    { kind: "time", measured: 61, limit: 60 },
+  ],
+  ["a kill within both limits (a stall) is none of the agent's", killed(100, 5), null],
+  ["no kill, no line", killed(900, 61, null), null],
+];
+for (const [name, result, expected] of killCases) {
+  test(`limit kill: ${name}`, () => {
+    assert.deepEqual(limitKill(result, { memoryBytes: 500, wallSeconds: 60 }), expected);
   });
 }
