@@ -431,13 +431,16 @@ function mapScripts(file: SnsFile, m: Mapping): void {
     );
     return;
   }
+  // The folder, not only the file, is the agent's: REDUCTION.CREATE_SCRIPT writes the script (and
+  // reads its template) there.
   m.config.scripts.root = "/SNS";
-  m.config.scripts.file = "shared/autoreduce/reduce_{instrument}.py";
+  m.config.scripts.folder = "{instrument}/shared/autoreduce";
+  m.config.scripts.file = "reduce_{instrument}.py";
   m.use(
     shared === undefined ? "(agent rule)" : "dev_instrument_shared",
-    "scripts.root, scripts.file",
+    "scripts.root, scripts.folder, scripts.file",
     "/SNS/<INST>/shared/autoreduce/reduce_<INST>.py; for an HFIR instrument set " +
-      "instruments.<INST>.script to ../../HFIR/<INST>/shared/autoreduce/reduce_<INST>.py",
+      "instruments.<INST>.script to /HFIR/<INST>/shared/autoreduce/reduce_<INST>.py",
   );
 }
 

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { resolve } from "node:path";
 import { instrumentSettings } from "../config/instrument-settings.ts";
 import type { Config } from "../config/load-config.ts";
 import { readReduceVars } from "../scripts/reduce-vars-reader.ts";
@@ -49,7 +49,7 @@ export class ScriptCatalog {
   async current(instrument: string): Promise<ScriptSnapshot | null> {
     const settings = instrumentSettings(this.config, instrument);
     if (!settings) return null;
-    const path = join(settings.scriptDir, settings.scriptFile);
+    const path = resolve(settings.scriptDir, settings.scriptFile);
     let text: string;
     try {
       text = readFileSync(path, "utf8");
@@ -70,7 +70,7 @@ export class ScriptCatalog {
   /** Where the script would be (for messages about a missing one). */
   expectedPath(instrument: string): string {
     const settings = instrumentSettings(this.config, instrument);
-    return settings ? join(settings.scriptDir, settings.scriptFile) : instrument;
+    return settings ? resolve(settings.scriptDir, settings.scriptFile) : instrument;
   }
 
   private async readVars(path: string): Promise<Pick<ScriptSnapshot, "defaults" | "varsHash" | "varsError">> {

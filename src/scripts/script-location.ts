@@ -1,5 +1,5 @@
 import { accessSync, constants, statSync } from "node:fs";
-import { delimiter, isAbsolute, join } from "node:path";
+import { delimiter, isAbsolute, join, resolve } from "node:path";
 import {
   fillTemplate,
   instrumentSettings,
@@ -31,7 +31,8 @@ export function locateScript(config: Config, job: ReductionJob): ScriptLocation 
     run: job.run_number,
   };
   return {
-    script: job.script?.path ?? join(scriptFolder(config, instrument), scriptFile),
+    // `resolve`: an instrument's `script` may be an absolute path (an HFIR instrument served beside SNS ones).
+    script: job.script?.path ?? resolve(scriptFolder(config, instrument), scriptFile),
     // Never the job's `interpreter`: whoever can publish a job must not choose the program.
     interpreter: settings?.interpreter ?? config.scripts.interpreter,
     convention: job.convention ?? settings?.convention ?? "sns",

@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
-import { scriptFolder } from "../config/instrument-settings.ts";
+import { dirname, resolve } from "node:path";
+import { instrumentSettings, scriptFolder } from "../config/instrument-settings.ts";
 import { readJobKey } from "../config/job-key.ts";
 import type { Config } from "../config/load-config.ts";
 import type { ExecutionHandle, Executor } from "../executors/executor.ts";
@@ -431,7 +432,7 @@ export class ReductionWorker {
     if (unsafe) await sendToErrorQueue(transport, config.queues.postprocess_error, message, unsafe);
     const result = unsafe
       ? { ok: false, status: `Error creating ${instrument} reduction script: ${unsafe}` }
-      : createScript(scriptFolder(config, instrument), { ...request, instrument });
+      : createScript(scriptFolderOf(config, instrument), { ...request, instrument });
     log[result.ok ? "info" : "warn"]({ instrument, ok: result.ok, by: request.information }, result.status);
     const topic = config.queues.service_status.replaceAll("{instrument}", instrument);
     await transport.send(topic, {
@@ -465,4 +466,12 @@ function bodyObject(body: string): Record<string, unknown> | null {
   } catch {
     return null;
   }
+}
+
+/** The folder the instrument's script is in (its `script` may name another folder, e.g. HFIR's). */
+function scriptFolderOf(config: Config, instrument: string): string {
+  const settings = instrumentSettings(config, instrument);
+  return settings
+    ? dirname(resolve(settings.scriptDir, settings.scriptFile))
+    : scriptFolder(config, instrument);
 }

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { inspect } from "node:util";
 import { ConfigError } from "../../src/config/config-error.ts";
+import { scriptFolder } from "../../src/config/instrument-settings.ts";
 import { configFromObject } from "../../src/config/load-config.ts";
 import {
   formatPostProcessingConf,
@@ -23,7 +24,7 @@ const SNS_INSTRUMENT = "$" + "{instrument}";
 const read = (file: Record<string, unknown>) => readPostProcessingConf(JSON.stringify(file), "/etc/x.conf");
 
 const SNS_LAYOUT = {
-  scripts: { root: "/SNS", file: "shared/autoreduce/reduce_{instrument}.py" },
+  scripts: { root: "/SNS", folder: "{instrument}/shared/autoreduce", file: "reduce_{instrument}.py" },
   output: { root: "/", dir: "{facility}/{instrument}/{experiment}/shared/autoreduce" },
   archive: { roots: ["/SNS", "/HFIR"] },
 };
@@ -148,7 +149,7 @@ for (const [name, config, brokers, secrets] of expected) {
 
 test("the SNS layout finds /SNS/<INST>/shared/autoreduce/reduce_<INST>.py and writes to the IPTS folder", () => {
   const conf = readPostProcessingConf(fixture("post_processing.conf"), "prod");
-  const hfir = { HB2C: { script: "../../HFIR/HB2C/shared/autoreduce/reduce_HB2C.py" } };
+  const hfir = { HB2C: { script: "/HFIR/HB2C/shared/autoreduce/reduce_HB2C.py" } };
   const config = configFromObject(mergePostProcessingConf({ instruments: hfir }, conf), "prod", {});
   const job = (facility: string, instrument: string) =>
     ReductionJobSchema.parse({ facility, instrument, ipts: "IPTS-1", run_number: 7, data_file: "/d.nxs.h5" });
@@ -160,6 +161,8 @@ test("the SNS layout finds /SNS/<INST>/shared/autoreduce/reduce_<INST>.py and wr
   assert.equal(hb2c.script, "/HFIR/HB2C/shared/autoreduce/reduce_HB2C.py", "as the HFIR note in `used` says");
   assert.equal(hb2c.outputDir, "/HFIR/HB2C/IPTS-1/shared/autoreduce");
   assert.deepEqual(config.archive.roots, ["/SNS", "/HFIR"], "data files only from the facility's archive");
+  // REDUCTION.CREATE_SCRIPT writes into the script's folder, the agent's, not /SNS/<INST>/.
+  assert.equal(scriptFolder(config, "EQSANS"), "/SNS/EQSANS/shared/autoreduce");
 });
 
 /** The keys of sns.md §2.7 (the agent's Configuration.py), each with a value of the right type. */
