@@ -105,10 +105,14 @@ export class ReductionSweeper {
         graceMs: config.sweeper.grace_seconds * 1000,
         settleMs: 3 * config.heartbeat.interval_seconds * 1000,
         maxAttempts: config.sweeper.max_attempts,
+        startTimeoutMs: config.sweeper.start_timeout_seconds * 1000,
+        runningFlagMs:
+          config.sweeper.running_flag_minutes === null ? null : config.sweeper.running_flag_minutes * 60_000,
       });
       if (action.kind === "held") this.unheld.delete(reduction.job_id);
       else if (!this.unheld.has(reduction.job_id)) this.unheld.set(reduction.job_id, now);
       if (action.kind === "requeue" || action.kind === "error") await this.resolve(reduction, action, now);
+      if (action.kind === "flag") await this.flag(reduction, action.reason, now);
       if (action.kind === "send") {
         this.deps.log.warn({ job_id: reduction.job_id }, action.reason);
         await this.deps.dispatch(reduction);
@@ -154,6 +158,40 @@ export class ReductionSweeper {
       this.deps.log.debug({ err: e, queue }, "queue depth unknown to the sweeper");
       return null;
     }
+  }
+
+  /**
+   * Tells the operator why a reduction looks stuck: a run event (once per status and attempt:
+   * later sweeps find it recorded) and the reduction's message; its status stays.
+   */
+  private async flag(reduction: UnfinishedReduction, reason: string, now: number): Promise<void> {
+    const event = {
+      messageId: `flag:${reduction.job_id}:${reduction.status}:${reduction.attempts}`,
+      destination: SWEEPER_EVENT,
+      body: JSON.stringify({ job_id: reduction.job_id, action: "flag", reason }),
+    };
+    const result = await applyReport(
+      this.deps.database,
+      reduction.id,
+      event,
+      (current) =>
+        current.status === reduction.status && current.attempts === reduction.attempts
+          ? { status: current.status, fields: { message: reason } }
+          : null,
+      now,
+    );
+    if (!result?.next) return;
+    this.deps.log.warn({ job_id: reduction.job_id, action: "flag" }, reason);
+    this.deps.changed({
+      instrument: reduction.instrument,
+      run_number: reduction.run_number,
+      version: reduction.version,
+      status: result.next.status,
+      previous_status: result.current.status,
+      message: reason,
+      job_id: reduction.job_id,
+      updated_at: result.updatedAt,
+    });
   }
 
   /**
