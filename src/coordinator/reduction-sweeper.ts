@@ -9,7 +9,7 @@ import type { SqlDatabase } from "../store/state-database.ts";
 import { type UnfinishedReduction, unfinishedReductions } from "../store/unfinished-reductions.ts";
 import type { Transport } from "../transport/transport.ts";
 import type { ReductionChange } from "./coordinator.ts";
-import { type SweepAction, type SweptWorker, sweepDecision } from "./sweep-decision.ts";
+import { deliveriesSoFar, type SweepAction, type SweptWorker, sweepDecision } from "./sweep-decision.ts";
 
 /** The run-event destination of the sweeper's decisions (a run's timeline shows them). */
 export const SWEEPER_EVENT = "sweeper";
@@ -222,7 +222,7 @@ export class ReductionSweeper {
           ? {
               status: "queued",
               fields: {
-                attempts: current.attempts + 1,
+                attempts: deliveriesSoFar(current) + 1,
                 dispatched_at: null,
                 retry_at: null,
                 message: action.reason,

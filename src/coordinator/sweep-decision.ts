@@ -186,8 +186,17 @@ function decideAlone(input: SweepInput): SweepAction {
   return resolve(input, `no live worker has held the job since ${iso(since ?? now)}${where}`);
 }
 
+/**
+ * Deliveries of a job so far. A worker's report counts its attempt, but a job sent and lost
+ * before any report was delivered once all the same: it counts as one, so that re-sending it
+ * makes attempt 2 and a late report of the lost copy is recognised as stale.
+ */
+export function deliveriesSoFar(r: Pick<SweptReduction, "attempts" | "dispatched_at">): number {
+  return Math.max(r.attempts, r.dispatched_at !== null ? 1 : 0);
+}
+
 function resolve(input: SweepInput, why: string): SweepAction {
-  const { attempts } = input.reduction;
+  const attempts = deliveriesSoFar(input.reduction);
   if (attempts >= input.maxAttempts)
     return {
       kind: "error",

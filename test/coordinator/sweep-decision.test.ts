@@ -22,7 +22,7 @@ const running: SweptReduction = {
   started_at: NOW - 30 * MIN,
 };
 /** A job sent, never STARTED. */
-const queued: SweptReduction = { ...running, status: "queued", host: null, attempts: 1, started_at: null };
+const queued: SweptReduction = { ...running, status: "queued", host: null, attempts: 0, started_at: null };
 const worker = (over: Partial<SweptWorker> = {}): SweptWorker => ({
   src_name: "node1",
   pid: 100,
@@ -193,7 +193,7 @@ test("what the sweeper does with an unfinished reduction", () => {
     [
       "a queued job sent long ago, its queue empty, no worker holds it: sent again",
       input({ reduction: { ...queued, attempts: 0 }, workers: [worker()] }),
-      `requeue no STARTED 31 min after the job was sent (${T(-31 * MIN)}), and it is no longer in its queue: a worker took it and lost it; the job was re-queued (attempt 1)`,
+      `requeue no STARTED 31 min after the job was sent (${T(-31 * MIN)}), and it is no longer in its queue: a worker took it and lost it; the job was re-queued (attempt 2)`,
     ],
     [
       "an SNS agent's job running past the flag time: flagged, status left alone",
