@@ -65,8 +65,9 @@ before(async () => {
     heartbeat: { interval_seconds: 0.5, foreign_interval_seconds: 1 },
     sweeper: { interval_seconds: 1, start_timeout_seconds: 4, grace_seconds: 60, max_attempts: 3 },
   });
-  // The coordinator reads BIGSCRIPT's script; AGENTONLY's is only on the agent's node.
+  // The coordinator reads BIGSCRIPT's and LOST's scripts; AGENTONLY's is only on the agent's node.
   d.writeScript("BIGSCRIPT", BIG_SCRIPT);
+  d.writeScript("LOST", SMALL_SCRIPT);
   agentScripts = join(d.dir, "agent-node", "SNS");
   for (const [instrument, text] of [
     ["BIGSCRIPT", BIG_SCRIPT],
