@@ -171,6 +171,21 @@ function decideAlone(input: SweepInput): SweepAction {
     const how = gone.state === "stopped" ? "stopped" : "stopped sending heartbeats";
     return resolve(input, `worker ${gone.src_name}:${gone.pid} ${how} at ${iso(gone.last_seen_at)}`);
   }
+  // An SNS agent lists nothing, but a job it STARTED runs on its host: when every agent there is
+  // gone (node down) and nothing else lives there, nobody can finish it.
+  const agentGone =
+    r.status === "running" && r.host !== null && !workers.some((w) => alive(w) && w.src_name === r.host)
+      ? workers
+          .filter((w) => !alive(w) && w.running === null && w.src_name === r.host)
+          .sort((a, b) => b.last_seen_at - a.last_seen_at)[0]
+      : undefined;
+  if (agentGone && unheldFor(input.settleMs)) {
+    const how = agentGone.state === "stopped" ? "stopped" : "stopped sending heartbeats";
+    return resolve(
+      input,
+      `SNS agent ${agentGone.src_name}:${agentGone.pid}, which ran it, ${how} at ${iso(agentGone.last_seen_at)}`,
+    );
+  }
   // Judging by silence needs workers that say what they hold: on its host (it ran there), or,
   // for a job not started yet, anywhere alive. Otherwise (workers whose heartbeats are not
   // recorded here) nobody can tell, and a job is not run twice on a guess.

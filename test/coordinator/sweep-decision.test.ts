@@ -204,6 +204,34 @@ test("what the sweeper does with an unfinished reduction", () => {
       "flag running for 95 min since its STARTED from sns2 with no final report, and no live worker lists it (an SNS agent's heartbeat lists no jobs; the agent's own time limit is 60 min by default): check that host; cancel or re-run the run if the reduction is gone",
     ],
     [
+      "the SNS agent that STARTED it is dead and nothing else lives on its host: re-queued",
+      input({
+        reduction: { ...running, host: "sns2" },
+        workers: [{ ...agent, state: "dead", last_seen_at: NOW - 3 * MIN }, other],
+      }),
+      `requeue SNS agent sns2:100, which ran it, stopped sending heartbeats at ${T(-3 * MIN)}; the job was re-queued (attempt 2)`,
+    ],
+    [
+      "the SNS agent that STARTED it is dead but a new one beats on its host (restarted): wait",
+      input({
+        reduction: { ...running, host: "sns2" },
+        workers: [
+          { ...agent, state: "dead", last_seen_at: NOW - 3 * MIN },
+          { ...agent, pid: 101 },
+        ],
+      }),
+      "wait",
+    ],
+    [
+      "the SNS agent that STARTED it is dead, first seen unheld just now: wait",
+      input({
+        reduction: { ...running, host: "sns2" },
+        workers: [{ ...agent, state: "dead", last_seen_at: NOW - 3 * MIN }, other],
+        unheldSince: NOW - 5_000,
+      }),
+      "wait",
+    ],
+    [
       "an SNS agent's job running past the flag time, with flagging off: wait",
       input({
         reduction: { ...running, host: "sns2", started_at: NOW - 95 * MIN },
