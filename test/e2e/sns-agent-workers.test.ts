@@ -97,7 +97,11 @@ before(async () => {
       sns_only_runs: [41],
     }),
   );
-  agent = spawn("python3", [FIXTURE, agentConfig], { stdio: ["ignore", "pipe", "pipe"] });
+  // No __pycache__ in the source tree.
+  agent = spawn("python3", [FIXTURE, agentConfig], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, PYTHONDONTWRITEBYTECODE: "1" },
+  });
   agent.stdout?.on("data", (c) => {
     agentLog += c;
   });
