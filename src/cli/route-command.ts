@@ -33,6 +33,11 @@ const AddOptions = z.object({
     })
     .optional(),
   priority: z.number().int(),
+  workers: z
+    .enum(["autoreduce", "sns-agent"], {
+      error: (issue) => `--workers ${String(issue.input)} is not autoreduce or sns-agent`,
+    })
+    .optional(),
 });
 
 /** `autoreduce route list|add|remove`: routing rules kept in the database. */
@@ -73,9 +78,10 @@ export function routeCommand(): Command {
             .join(" ") || "(any run)",
           r.queue,
           r.executor ?? "-",
+          r.workers ?? "(instrument's)",
         ]);
         process.stdout.write(
-          `${formatTable(["NAME", "FROM", "INSTRUMENT", "WHEN", "QUEUE", "EXECUTOR"], rows)}\n`,
+          `${formatTable(["NAME", "FROM", "INSTRUMENT", "WHEN", "QUEUE", "EXECUTOR", "WORKERS"], rows)}\n`,
         );
       } finally {
         await c.close();
@@ -94,6 +100,10 @@ export function routeCommand(): Command {
     .option(
       "--executor <name>",
       `run matching jobs with this executor (${EXECUTOR_KINDS.join(", ")}); default: the worker's own`,
+    )
+    .option(
+      "--workers <kind>",
+      "who serves the queue: autoreduce, or sns-agent (jobs carry no script text; the agent decides DISABLED); default: the instrument's `workers`",
     )
     .addOption(new Option("--priority <n>", "lower is checked first").default(100).argParser(Number))
     .action(async (name: string, raw: unknown) => {
@@ -115,9 +125,12 @@ export function routeCommand(): Command {
           min_file_bytes: o.minFileBytes ?? null,
           queue: normalizeDestination(o.queue),
           executor: o.executor ?? null,
+          workers: o.workers ?? null,
           created_by: who(),
         });
-        const by = o.executor ? `, run with executor ${o.executor}` : "";
+        const by =
+          (o.executor ? `, run with executor ${o.executor}` : "") +
+          (o.workers ? `, served by ${o.workers}` : "");
         process.stdout.write(`rule ${name}: matching jobs go to ${normalizeDestination(o.queue)}${by}\n`);
       } finally {
         await c.close();

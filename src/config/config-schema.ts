@@ -51,6 +51,13 @@ const Pattern = z
     { error: (issue) => `not a valid regular expression: ${String(issue.input)}` },
   );
 
+/**
+ * Who takes a route's jobs off its queue: `autoreduce` (our workers) or `sns-agent` (SNS's
+ * post-processing agents). An agent passes the whole job as one command-line argument, so its
+ * jobs carry no script text or variables (it runs its own script file).
+ */
+const WorkersKind = z.enum(["autoreduce", "sns-agent"]);
+
 const InstrumentSchema = z.strictObject({
   /**
    * How the script is called. `sns`: `<interpreter> reduce_<INST>.py <data_file> <output_dir>/`.
@@ -104,6 +111,16 @@ const InstrumentSchema = z.strictObject({
   stall_minutes: z.number().positive().nullable().optional(),
   /** Run one reduction at a time per experiment. Default: `worker.one_per_experiment` (true for `isis`). */
   one_per_experiment: z.boolean().optional(),
+  /** Who serves this instrument's jobs (a routing rule's `workers` wins). Default `autoreduce`. */
+  workers: WorkersKind.optional(),
+  /**
+   * Who decides whether the instrument has a reduction script. `coordinator`: a run without a
+   * script the coordinator can read is recorded `disabled` and not sent. `worker`: the job is
+   * sent anyway (without script text when the coordinator cannot read it) and the worker's
+   * REDUCTION.DISABLED decides. Default: `worker` when the run's route is served by `sns-agent`,
+   * else `coordinator`.
+   */
+  script_check: z.enum(["coordinator", "worker"]).optional(),
 });
 export type InstrumentConfig = z.infer<typeof InstrumentSchema>;
 
@@ -398,6 +415,20 @@ const SweeperSchema = z
     grace_seconds: z.number().positive().default(300),
     /** Attempts after which such a job is marked `error` instead of re-queued. Default 3. */
     max_attempts: z.number().int().positive().default(3),
+    /**
+     * A job taken off its queue (the queue is empty and no live worker lists it) that has had no
+     * STARTED this long after it was sent is flagged on its run's timeline and re-sent as the
+     * next attempt (`error` after `max_attempts`). An SNS agent sends STARTED within seconds of
+     * taking a job, so silence means the job was lost. Default 300 s.
+     */
+    start_timeout_seconds: z.number().positive().default(300),
+    /**
+     * A job `running` this long with no final report, that no live worker lists (an SNS agent's
+     * heartbeat lists no jobs), is flagged once per attempt on its run's timeline (its status is
+     * left alone: the agent may still report). null: never. Default 90 (an SNS agent kills a
+     * reduction after 60 min by default).
+     */
+    running_flag_minutes: z.number().positive().nullable().default(90),
   })
   .prefault({});
 
@@ -446,6 +477,8 @@ const RouteSchema = z.strictObject({
       error: (issue) => `unknown executor: ${String(issue.input)} (known: ${EXECUTOR_KINDS.join(", ")})`,
     })
     .optional(),
+  /** Who serves the queue: `autoreduce` or `sns-agent`. Default: the instrument's `workers`. */
+  workers: WorkersKind.optional(),
 });
 export type RouteRule = z.infer<typeof RouteSchema>;
 
@@ -524,6 +557,9 @@ export const ConfigSchema = z.strictObject({
    */
   log_file: z.string().min(1).nullable().default(null),
 });
+
+/** Who takes a route's jobs: our workers or SNS post-processing agents. */
+export type WorkersKindName = z.infer<typeof WorkersKind>;
 
 /** The config as written in the file (every field optional). */
 export type ConfigInput = z.input<typeof ConfigSchema>;

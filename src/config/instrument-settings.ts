@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import type { WorkersKindName } from "./config-schema.ts";
 import type { Config } from "./load-config.ts";
 
 /** The SNS archive layout, relative to an archive root. */
@@ -34,6 +35,10 @@ export interface InstrumentSettings {
   scriptDir: string;
   /** `<scriptDir>/<vars file>`. */
   varsFile: string;
+  /** Who serves the instrument's jobs unless a routing rule says otherwise. */
+  workers: WorkersKindName;
+  /** Who decides whether a script exists, when set; null: decided by the route's workers. */
+  scriptCheck: "coordinator" | "worker" | null;
 }
 
 /** The settings of a configured instrument, or null if the instrument is not configured. */
@@ -60,6 +65,8 @@ export function instrumentSettings(config: Config, name: string): InstrumentSett
     ),
     scriptDir: scriptFolder(config, name),
     varsFile: join(scriptFolder(config, name), config.scripts.vars_file),
+    workers: own.workers ?? "autoreduce",
+    scriptCheck: own.script_check ?? null,
   };
 }
 

@@ -24,16 +24,21 @@ import type { SqlDatabase } from "../store/state-database.ts";
 import { parseOrReject, sendToErrorQueue } from "../transport/error-queue.ts";
 import type { IncomingMessage, Subscription, Transport } from "../transport/transport.ts";
 import { type AcceptedDataReady, acceptDataReady } from "./data-ready-intake.ts";
+import { jobFor, jobTooLarge } from "./job-audience.ts";
 import { jobMessage } from "./job-message.ts";
 import { JobRouter } from "./job-router.ts";
 import { decideNoticeConflict } from "./notice-conflict.ts";
 import { outputDirFor } from "./output-location.ts";
 import { type Report, statusAfter } from "./reduction-lifecycle.ts";
 import { ReductionSweeper, withEarlierAttempts } from "./reduction-sweeper.ts";
-import { reportFields } from "./report-fields.ts";
+import { reportedAttempt, reportFields } from "./report-fields.ts";
 import { RerunHandler } from "./rerun-handler.ts";
+import type { Route } from "./routing.ts";
 import { ScriptCatalog } from "./script-catalog.ts";
 import { planVersion } from "./version-plan.ts";
+
+/** The run-event destination of a job the coordinator refused to send (a run's timeline shows it). */
+export const DISPATCH_EVENT = "dispatch";
 
 /** The run facts a fresh DATA_READY gives for its first job (saves reading them back). */
 type DispatchFacts = Parameters<typeof jobMessage>[0] & {
@@ -197,6 +202,7 @@ export class Coordinator {
     const { config, database } = this.deps;
     const metadata = accepted.metadata ?? {};
     const manual = accepted.started_by?.startsWith("submit") ?? false;
+    const text = (key: string) => (typeof metadata[key] === "string" ? (metadata[key] as string) : null);
     const skipped = accepted.skip_reason;
     const plan = skipped
       ? { initial: { status: "skipped" as const, message: skipped } }
@@ -207,9 +213,14 @@ export class Coordinator {
             facility: accepted.facility,
             experiment: accepted.ipts,
             runNumber: accepted.run_number,
+            scriptCheck: await this.router.scriptCheck({
+              instrument: accepted.instrument,
+              dataFile: accepted.data_file,
+              title: text("title"),
+              metadata,
+            }),
           },
         );
-    const text = (key: string) => (typeof metadata[key] === "string" ? (metadata[key] as string) : null);
     return recordReadyRun(database, {
       facility: accepted.facility,
       instrument: accepted.instrument,
@@ -233,7 +244,11 @@ export class Coordinator {
     });
   }
 
-  /** Sends a reduction's job to the queue its run is routed to, and records where it went. */
+  /**
+   * Sends a reduction's job to the queue its run is routed to, in the form the route's workers
+   * take (`jobFor`), and records where it went. A job too large for them is not sent: the
+   * reduction is marked `error` with the reason (`jobTooLarge`).
+   */
   private async dispatch(reduction: ReductionRow, run?: DispatchFacts): Promise<void> {
     const { database, transport } = this.deps;
     const facts = run
@@ -250,11 +265,19 @@ export class Coordinator {
       metadata: facts.metadata,
     });
     // The route's executor travels by name only, under the signature; a worker runs it only if it has it.
-    const job = route.executor ? { ...facts.job, executor: route.executor } : facts.job;
+    const job = jobFor(
+      route.executor ? { ...facts.job, executor: route.executor } : facts.job,
+      route.workers,
+    );
     const body = messageBody(
       ReductionJobSchema,
       signJob(withEarlierAttempts(job, reduction.attempts), this.jobKey),
     );
+    const tooLarge = jobTooLarge(body, route.workers);
+    if (tooLarge) {
+      await this.refuseDispatch(reduction, route, tooLarge, facts.job);
+      return;
+    }
     const messageId = await transport.send(route.queue, { body });
     if (route.rule)
       this.deps.log.info(
@@ -267,6 +290,38 @@ export class Coordinator {
       { messageId: `sent:${messageId}`, destination: route.queue, body },
       route,
     );
+  }
+
+  /** Ends a reduction whose job cannot be sent as it is (see `dispatch`): `error`, with the reason on its timeline. */
+  private async refuseDispatch(
+    reduction: ReductionRow,
+    route: Route,
+    reason: string,
+    run: { instrument: string; run_number: number },
+  ): Promise<void> {
+    const now = Date.now();
+    const event = {
+      messageId: `refused:${reduction.job_id}:${reduction.attempts}`,
+      destination: DISPATCH_EVENT,
+      body: JSON.stringify({ job_id: reduction.job_id, queue: route.queue, workers: route.workers, reason }),
+    };
+    const result = await applyReport(this.deps.database, reduction.id, event, (current) =>
+      current.status === "queued"
+        ? { status: "error", fields: { finished_at: now, retry_at: null, message: reason } }
+        : null,
+    );
+    this.deps.log.error({ job_id: reduction.job_id, queue: route.queue }, reason);
+    if (!result?.next) return;
+    this.changed({
+      instrument: run.instrument,
+      run_number: run.run_number,
+      version: reduction.version,
+      status: result.next.status,
+      previous_status: result.current.status,
+      message: reason,
+      job_id: reduction.job_id,
+      updated_at: result.updatedAt,
+    });
   }
 
   private async resendUndispatched(): Promise<void> {
@@ -297,8 +352,9 @@ export class Coordinator {
     let result: Awaited<ReturnType<typeof applyReport>>;
     try {
       if (target === undefined) throw new UnknownJobError("");
+      const attempt = reportedAttempt(report);
       result = await applyReport(database, target, event, (current) => {
-        if (kind !== "complete" && (report.attempt ?? 1) < current.attempts) return null; // a stale attempt
+        if (kind !== "complete" && attempt < current.attempts) return null; // a stale attempt
         const status = statusAfter(current.status, kind);
         return status ? { status, fields: reportFields(kind, report, current, now) } : null;
       });
@@ -314,9 +370,9 @@ export class Coordinator {
       log.info({ job_id: current.job_id, kind: current.kind, status: next.status }, "job changed");
       return;
     }
-    if (kind === "started" && (report.attempt ?? 1) > 1) {
+    if (kind === "started" && reportedAttempt(report) > 1) {
       log.warn(
-        { job_id: current.job_id, attempt: report.attempt },
+        { job_id: current.job_id, attempt: reportedAttempt(report) },
         "reduction restarted after an interrupted attempt",
       );
     }

@@ -9,7 +9,7 @@ import type { SqlDatabase } from "../store/state-database.ts";
 import { type UnfinishedReduction, unfinishedReductions } from "../store/unfinished-reductions.ts";
 import type { Transport } from "../transport/transport.ts";
 import type { ReductionChange } from "./coordinator.ts";
-import { type SweepAction, type SweptWorker, sweepDecision } from "./sweep-decision.ts";
+import { deliveriesSoFar, type SweepAction, type SweptWorker, sweepDecision } from "./sweep-decision.ts";
 
 /** The run-event destination of the sweeper's decisions (a run's timeline shows them). */
 export const SWEEPER_EVENT = "sweeper";
@@ -105,10 +105,14 @@ export class ReductionSweeper {
         graceMs: config.sweeper.grace_seconds * 1000,
         settleMs: 3 * config.heartbeat.interval_seconds * 1000,
         maxAttempts: config.sweeper.max_attempts,
+        startTimeoutMs: config.sweeper.start_timeout_seconds * 1000,
+        runningFlagMs:
+          config.sweeper.running_flag_minutes === null ? null : config.sweeper.running_flag_minutes * 60_000,
       });
       if (action.kind === "held") this.unheld.delete(reduction.job_id);
       else if (!this.unheld.has(reduction.job_id)) this.unheld.set(reduction.job_id, now);
       if (action.kind === "requeue" || action.kind === "error") await this.resolve(reduction, action, now);
+      if (action.kind === "flag") await this.flag(reduction, action.reason, now);
       if (action.kind === "send") {
         this.deps.log.warn({ job_id: reduction.job_id }, action.reason);
         await this.deps.dispatch(reduction);
@@ -157,6 +161,40 @@ export class ReductionSweeper {
   }
 
   /**
+   * Tells the operator why a reduction looks stuck: a run event (once per status and attempt:
+   * later sweeps find it recorded) and the reduction's message; its status stays.
+   */
+  private async flag(reduction: UnfinishedReduction, reason: string, now: number): Promise<void> {
+    const event = {
+      messageId: `flag:${reduction.job_id}:${reduction.status}:${reduction.attempts}`,
+      destination: SWEEPER_EVENT,
+      body: JSON.stringify({ job_id: reduction.job_id, action: "flag", reason }),
+    };
+    const result = await applyReport(
+      this.deps.database,
+      reduction.id,
+      event,
+      (current) =>
+        current.status === reduction.status && current.attempts === reduction.attempts
+          ? { status: current.status, fields: { message: reason } }
+          : null,
+      now,
+    );
+    if (!result?.next) return;
+    this.deps.log.warn({ job_id: reduction.job_id, action: "flag" }, reason);
+    this.deps.changed({
+      instrument: reduction.instrument,
+      run_number: reduction.run_number,
+      version: reduction.version,
+      status: result.next.status,
+      previous_status: result.current.status,
+      message: reason,
+      job_id: reduction.job_id,
+      updated_at: result.updatedAt,
+    });
+  }
+
+  /**
    * Records the decision as a run event and applies it if the reduction is still as it was
    * judged (a report that came in meanwhile wins); a re-queued job is then sent again.
    */
@@ -184,7 +222,7 @@ export class ReductionSweeper {
           ? {
               status: "queued",
               fields: {
-                attempts: current.attempts + 1,
+                attempts: deliveriesSoFar(current) + 1,
                 dispatched_at: null,
                 retry_at: null,
                 message: action.reason,

@@ -9,6 +9,20 @@ const ms = (iso: string | undefined, fallback: number) => {
   return Number.isFinite(t) ? t : fallback;
 };
 
+/**
+ * Which delivery of its job a report is about. Our worker says so (`attempt`); an SNS agent
+ * does not, but echoes the job as it got it, with the `retry` state of a job the coordinator
+ * sent again (`deliveries` before it), so its report is about delivery `deliveries + 1`.
+ */
+export function reportedAttempt(report: StatusReport): number {
+  if (report.attempt !== undefined) return report.attempt;
+  const retry = report.retry as { deliveries?: unknown } | undefined;
+  const deliveries = typeof retry === "object" && retry !== null ? retry.deliveries : undefined;
+  return typeof deliveries === "number" && Number.isInteger(deliveries) && deliveries >= 0
+    ? deliveries + 1
+    : 1;
+}
+
 /** The job fields (any kind) a worker report sets, besides the status. */
 export function reportFields(
   kind: Report,
@@ -17,7 +31,7 @@ export function reportFields(
   now: number,
 ): Updateable<JobsTable> {
   const host = report.host ?? report.information ?? current.host;
-  const attempts = Math.max(current.attempts, report.attempt ?? 1);
+  const attempts = Math.max(current.attempts, reportedAttempt(report));
   const common = {
     host,
     attempts,
@@ -40,13 +54,14 @@ export function reportFields(
   });
   switch (kind) {
     case "started": {
-      const restarted = (report.attempt ?? 1) > 1 && current.started_at !== null;
+      const attempt = reportedAttempt(report);
+      const restarted = attempt > 1 && current.started_at !== null;
       return {
         ...common,
         ...ran,
         started_at: ms(report.started_at, now),
         retry_at: null,
-        message: restarted ? `attempt ${(report.attempt ?? 1) - 1} was interrupted; running again` : null,
+        message: restarted ? `attempt ${attempt - 1} was interrupted; running again` : null,
       };
     }
     case "retrying":

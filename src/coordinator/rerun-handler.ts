@@ -15,6 +15,7 @@ import type { SqlDatabase } from "../store/state-database.ts";
 import { sendToErrorQueue } from "../transport/error-queue.ts";
 import type { IncomingMessage, Transport } from "../transport/transport.ts";
 import type { ReductionChange } from "./coordinator.ts";
+import { JobRouter } from "./job-router.ts";
 import { OutputOutsideRootError, outputDirFor } from "./output-location.ts";
 import type { ScriptCatalog } from "./script-catalog.ts";
 import { PlanRefused, planVersion, type VersionPlan } from "./version-plan.ts";
@@ -48,7 +49,11 @@ export interface RerunPreview {
  * or running are left out and logged. Idempotent: a redelivered request creates nothing new.
  */
 export class RerunHandler {
-  constructor(private readonly deps: RerunDeps) {}
+  private readonly router: JobRouter;
+
+  constructor(private readonly deps: RerunDeps) {
+    this.router = new JobRouter(deps.config, deps.database);
+  }
 
   async handle(message: IncomingMessage): Promise<void> {
     const { config, transport, log } = this.deps;
@@ -105,6 +110,12 @@ export class RerunHandler {
           runNumber,
           previous: run,
           currentScript: request.current_script ?? false,
+          scriptCheck: await this.router.scriptCheck({
+            instrument,
+            dataFile: run.data_file,
+            title: run.title,
+            metadata: parseRunMetadata(run.run_metadata),
+          }),
           ...(request.variables ? { modifications: request.variables } : {}),
         },
       );
@@ -191,5 +202,14 @@ function outputProblem(config: Config, run: Run): string | null {
   } catch (e) {
     if (e instanceof OutputOutsideRootError) return e.reason;
     throw e;
+  }
+}
+
+function parseRunMetadata(text: string | null): Record<string, unknown> {
+  try {
+    const value = text ? (JSON.parse(text) as unknown) : null;
+    return value && typeof value === "object" ? (value as Record<string, unknown>) : {};
+  } catch {
+    return {};
   }
 }

@@ -5,6 +5,7 @@
  */
 export type { RouteRule } from "../store/routing-store.ts";
 
+import type { WorkersKindName } from "../config/config-schema.ts";
 import type { RouteRule } from "../store/routing-store.ts";
 
 /** What rules may look at. Unknown facts (null) never match a condition on them. */
@@ -15,19 +16,40 @@ export interface RunFacts {
   fileBytes: number | null;
 }
 
+/** A run as the router is asked about it. */
+export interface RoutedRun {
+  instrument: string;
+  dataFile: string;
+  title: string | null;
+  metadata: Record<string, unknown>;
+}
+
 export interface Route {
   queue: string;
   /** The rule's name; null for the default queue. */
   rule: string | null;
   /** The executor the rule names (put in the job message as `executor`); null: the worker's own. */
   executor: string | null;
+  /** Who serves the queue: the rule's `workers`, else the instrument's (`defaultWorkers`). */
+  workers: WorkersKindName;
 }
 
-export function chooseRoute(rules: readonly RouteRule[], run: RunFacts, defaultQueue: string): Route {
+export function chooseRoute(
+  rules: readonly RouteRule[],
+  run: RunFacts,
+  defaultQueue: string,
+  defaultWorkers: WorkersKindName = "autoreduce",
+): Route {
   for (const rule of rules) {
-    if (matches(rule, run)) return { queue: rule.queue, rule: rule.name, executor: rule.executor ?? null };
+    if (matches(rule, run))
+      return {
+        queue: rule.queue,
+        rule: rule.name,
+        executor: rule.executor ?? null,
+        workers: rule.workers ?? defaultWorkers,
+      };
   }
-  return { queue: defaultQueue, rule: null, executor: null };
+  return { queue: defaultQueue, rule: null, executor: null, workers: defaultWorkers };
 }
 
 function matches(rule: RouteRule, run: RunFacts): boolean {

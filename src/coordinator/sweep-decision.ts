@@ -9,10 +9,11 @@ export interface SweptReduction {
   host: string | null;
   /** Deliveries to a worker so far. */
   attempts: number;
-  /** Epoch ms: the last change of the reduction, its dispatch, its retry due time. */
+  /** Epoch ms: the last change of the reduction, its dispatch, its retry due time, its STARTED. */
   updated_at: number;
   dispatched_at: number | null;
   retry_at: number | null;
+  started_at: number | null;
 }
 
 /** A worker as its last heartbeat shows it (ours or an SNS post-processing agent). */
@@ -45,6 +46,13 @@ export interface SweepInput {
    */
   settleMs: number;
   maxAttempts: number;
+  /**
+   * How long after its sending a job that has left its queue may go without a STARTED
+   * (`sweeper.start_timeout_seconds`): past it, the job was taken and lost.
+   */
+  startTimeoutMs: number;
+  /** How long a job may run, unlisted, before it is flagged (`sweeper.running_flag_minutes`); null: never. */
+  runningFlagMs: number | null;
 }
 
 /**
@@ -53,19 +61,25 @@ export interface SweepInput {
  * - `wait`: nobody lists it, but it cannot be resolved yet (see `reason`);
  * - `send`: its job message was never sent (the coordinator failed to reach the broker): send it;
  * - `requeue`: send the job again, as a new attempt;
- * - `error`: give up: mark it `error` with `reason`.
+ * - `error`: give up: mark it `error` with `reason`;
+ * - `flag`: leave its status, but tell the operator why it looks stuck (on its timeline, once
+ *   per attempt): it runs far longer than it should, or it was sent long ago and nobody can tell
+ *   where it is.
  */
 export type SweepAction =
   | { kind: "held"; by: string }
   | { kind: "wait"; reason: string }
   | { kind: "send"; reason: string }
   | { kind: "requeue"; reason: string }
-  | { kind: "error"; reason: string };
+  | { kind: "error"; reason: string }
+  | { kind: "flag"; reason: string };
 
 const alive = (w: SweptWorker) => w.state === "ok" || w.state === "stale";
 const lists = (w: SweptWorker, job: string) =>
   (w.running?.includes(job) ?? false) || (w.waiting?.includes(job) ?? false);
 const iso = (ms: number) => new Date(ms).toISOString();
+const duration = (ms: number) =>
+  ms >= 120_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`;
 
 /**
  * Decides about one unfinished reduction (pure). A job that a live worker lists is never
@@ -76,8 +90,46 @@ const iso = (ms: number) => new Date(ms).toISOString();
  * agent that could hold it unseen is alive, and while some worker's heartbeats arrive at all (a
  * broker outage silences every worker at once). Resolving re-queues it, or marks it `error` once
  * it had `maxAttempts` attempts.
+ *
+ * A job taken off its queue (the queue is empty, nobody lists it) with no STARTED for
+ * `startTimeoutMs` after its sending is resolved too, even while SNS agents live: an agent sends
+ * STARTED as soon as it starts a job, so its silence means the job was lost (an agent that acked
+ * it and could not start it says nothing). A job that waits, but has been running or waiting
+ * suspiciously long, is flagged instead (see `overdue`).
  */
 export function sweepDecision(input: SweepInput): SweepAction {
+  const action = decideAlone(input);
+  return action.kind === "wait" ? (overdue(input) ?? action) : action;
+}
+
+/**
+ * Why a job the sweeper leaves alone needs an operator's eye, or null: `running` for longer
+ * than `runningFlagMs` with no live worker listing it (an SNS agent kills a reduction after its
+ * own limit and reports ERROR; silence past that means something broke), or queued without a
+ * STARTED past the start timeout where the broker cannot say whether it still waits (RabbitMQ).
+ */
+function overdue(input: SweepInput): SweepAction | null {
+  const { reduction: r, now } = input;
+  if (r.status === "running" && input.runningFlagMs !== null && r.started_at !== null) {
+    const runFor = now - r.started_at;
+    if (runFor >= input.runningFlagMs)
+      return {
+        kind: "flag",
+        reason: `running for ${duration(runFor)} since its STARTED${r.host ? ` from ${r.host}` : ""} with no final report, and no live worker lists it (an SNS agent's heartbeat lists no jobs; the agent's own time limit is 60 min by default): check that host; cancel or re-run the run if the reduction is gone`,
+      };
+  }
+  if (r.status === "queued" && r.dispatched_at !== null && input.queueDepth === null) {
+    const silentFor = now - r.dispatched_at;
+    if (silentFor >= input.startTimeoutMs)
+      return {
+        kind: "flag",
+        reason: `no STARTED ${duration(silentFor)} after it was sent, and the broker cannot tell whether it still waits in its queue`,
+      };
+  }
+  return null;
+}
+
+function decideAlone(input: SweepInput): SweepAction {
   const { reduction: r, workers, now, graceMs } = input;
   const holder = workers.find((w) => alive(w) && lists(w, r.job_id));
   if (holder) return { kind: "held", by: `${holder.src_name}:${holder.pid}` };
@@ -92,13 +144,23 @@ export function sweepDecision(input: SweepInput): SweepAction {
     return { kind: "wait", reason: "no worker has been heard from lately (is the broker reachable?)" };
   if (input.queueDepth !== null && input.queueDepth > 0)
     return { kind: "wait", reason: `${input.queueDepth} message(s) wait in its queue; it may be one` };
+  const quietSince = Math.max(r.updated_at, r.dispatched_at ?? 0, r.retry_at ?? 0);
+  const since = input.unheldSince;
+  const unheldFor = (ms: number) => since !== null && now - since >= ms && now - quietSince >= ms;
+  // Taken off the queue (it is empty) and never started: lost, whoever took it (a backlog in
+  // the queue is not a loss, see above).
+  if (r.status === "queued" && r.dispatched_at !== null && input.queueDepth === 0) {
+    const silentFor = now - r.dispatched_at;
+    if (silentFor >= input.startTimeoutMs && unheldFor(input.settleMs))
+      return resolve(
+        input,
+        `no STARTED ${duration(silentFor)} after the job was sent (${iso(r.dispatched_at)}), and it is no longer in its queue: a worker took it and lost it`,
+      );
+  }
   const opaque = workers.filter((w) => alive(w) && w.running === null);
   if (opaque.some((w) => r.status !== "running" || w.src_name === r.host))
     return { kind: "wait", reason: "an SNS agent that may hold it is alive (its heartbeat lists no jobs)" };
 
-  const quietSince = Math.max(r.updated_at, r.dispatched_at ?? 0, r.retry_at ?? 0);
-  const since = input.unheldSince;
-  const unheldFor = (ms: number) => since !== null && now - since >= ms && now - quietSince >= ms;
   // A gone worker's list counts only if it is not older than the job's last sending: after a
   // re-queue, the dead worker that held the previous attempt says nothing about the new one.
   const gone = workers
@@ -108,6 +170,21 @@ export function sweepDecision(input: SweepInput): SweepAction {
   if (gone && input.queueDepth === 0 && unheldFor(input.settleMs)) {
     const how = gone.state === "stopped" ? "stopped" : "stopped sending heartbeats";
     return resolve(input, `worker ${gone.src_name}:${gone.pid} ${how} at ${iso(gone.last_seen_at)}`);
+  }
+  // An SNS agent lists nothing, but a job it STARTED runs on its host: when every agent there is
+  // gone (node down) and nothing else lives there, nobody can finish it.
+  const agentGone =
+    r.status === "running" && r.host !== null && !workers.some((w) => alive(w) && w.src_name === r.host)
+      ? workers
+          .filter((w) => !alive(w) && w.running === null && w.src_name === r.host)
+          .sort((a, b) => b.last_seen_at - a.last_seen_at)[0]
+      : undefined;
+  if (agentGone && unheldFor(input.settleMs)) {
+    const how = agentGone.state === "stopped" ? "stopped" : "stopped sending heartbeats";
+    return resolve(
+      input,
+      `SNS agent ${agentGone.src_name}:${agentGone.pid}, which ran it, ${how} at ${iso(agentGone.last_seen_at)}`,
+    );
   }
   // Judging by silence needs workers that say what they hold: on its host (it ran there), or,
   // for a job not started yet, anywhere alive. Otherwise (workers whose heartbeats are not
@@ -124,8 +201,17 @@ export function sweepDecision(input: SweepInput): SweepAction {
   return resolve(input, `no live worker has held the job since ${iso(since ?? now)}${where}`);
 }
 
+/**
+ * Deliveries of a job so far. A worker's report counts its attempt, but a job sent and lost
+ * before any report was delivered once all the same: it counts as one, so that re-sending it
+ * makes attempt 2 and a late report of the lost copy is recognised as stale.
+ */
+export function deliveriesSoFar(r: Pick<SweptReduction, "attempts" | "dispatched_at">): number {
+  return Math.max(r.attempts, r.dispatched_at !== null ? 1 : 0);
+}
+
 function resolve(input: SweepInput, why: string): SweepAction {
-  const { attempts } = input.reduction;
+  const attempts = deliveriesSoFar(input.reduction);
   if (attempts >= input.maxAttempts)
     return {
       kind: "error",

@@ -25,6 +25,12 @@ export interface PlanRequest {
   currentScript?: boolean;
   /** Variable values a person changed for this version (validated against the script's types). */
   modifications?: Record<string, unknown>;
+  /**
+   * Who decides whether the instrument has a script (`scriptCheckBy`). `worker`: a script the
+   * coordinator cannot read does not make the version `disabled`; it is queued without script
+   * text, and the worker runs the script it finds or reports DISABLED. Default `coordinator`.
+   */
+  scriptCheck?: "coordinator" | "worker";
 }
 
 /** Thrown for a re-run request that cannot be honoured as asked (unknown variable, bad value). */
@@ -46,6 +52,7 @@ export async function planVersion(
   if (useStored && request.previous)
     return withModifications(storedSnapshot(request.previous), request.modifications);
   const script = await deps.catalog.current(request.instrument);
+  if (!script && request.scriptCheck === "worker") return {};
   if (!script) {
     return {
       initial: {

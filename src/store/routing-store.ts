@@ -14,6 +14,8 @@ export interface RouteRule {
   queue: string;
   /** The executor the job runs with (named in the job message); absent: the worker's own. */
   executor?: string | null | undefined;
+  /** Who serves `queue`: `autoreduce` or `sns-agent`; absent: the instrument's `workers`. */
+  workers?: "autoreduce" | "sns-agent" | null | undefined;
 }
 
 /** A routing rule kept in the database, as listed to people. */
@@ -40,6 +42,7 @@ export async function listRouteRules(database: SqlDatabase): Promise<StoredRoute
     min_file_bytes: r.min_file_bytes === null ? null : Number(r.min_file_bytes),
     queue: r.queue,
     executor: r.executor,
+    workers: r.workers === "sns-agent" || r.workers === "autoreduce" ? r.workers : null,
     created_by: r.created_by,
     created_at: Number(r.created_at),
   }));
@@ -60,6 +63,7 @@ export async function saveRouteRule(
     min_file_bytes: rule.min_file_bytes ?? null,
     queue: rule.queue,
     executor: rule.executor ?? null,
+    workers: rule.workers ?? null,
     created_by: rule.created_by,
     created_at: now,
   };

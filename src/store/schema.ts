@@ -204,6 +204,8 @@ export interface RoutingRulesTable {
   queue: string;
   /** The executor the rule's jobs run with; null: the worker's own (migration 006). */
   executor: string | null;
+  /** Who serves the rule's queue, `autoreduce` or `sns-agent`; null: the instrument's setting (migration 007). */
+  workers: string | null;
   created_by: string | null;
   created_at: number;
 }

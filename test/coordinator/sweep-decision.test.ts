@@ -19,7 +19,10 @@ const running: SweptReduction = {
   updated_at: NOW - 30 * MIN,
   dispatched_at: NOW - 31 * MIN,
   retry_at: null,
+  started_at: NOW - 30 * MIN,
 };
+/** A job sent, never STARTED. */
+const queued: SweptReduction = { ...running, status: "queued", host: null, attempts: 0, started_at: null };
 const worker = (over: Partial<SweptWorker> = {}): SweptWorker => ({
   src_name: "node1",
   pid: 100,
@@ -38,8 +41,12 @@ const input = (over: Partial<SweepInput> = {}): SweepInput => ({
   graceMs: 5 * MIN,
   settleMs: 15_000,
   maxAttempts: 3,
+  startTimeoutMs: 5 * MIN,
+  runningFlagMs: 90 * MIN,
   ...over,
 });
+/** An SNS post-processing agent: its heartbeat lists no jobs. */
+const agent = worker({ src_name: "sns2", running: null, waiting: null });
 const dead = worker({ state: "dead", last_seen_at: NOW - 3 * MIN, running: ["job-1"] });
 /** A live worker elsewhere: heartbeats are arriving. */
 const other = worker({ src_name: "node2", pid: 7 });
@@ -145,17 +152,101 @@ test("what the sweeper does with an unfinished reduction", () => {
       `requeue no live worker has held the job since ${T(-10 * MIN)} (it was last reported from node1); the job was re-queued (attempt 2)`,
     ],
     [
-      "a queued job while any SNS agent lives: wait (it may hold it unseen)",
+      "a queued job sent within the start timeout while an SNS agent lives: wait (it may hold it unseen)",
       input({
-        reduction: { ...running, status: "queued", host: null, attempts: 0 },
-        workers: [worker({ src_name: "sns2", running: null, waiting: null })],
+        reduction: { ...queued, dispatched_at: NOW - 4 * MIN, updated_at: NOW - 4 * MIN },
+        workers: [agent],
+        unheldSince: NOW - 4 * MIN,
       }),
       "wait",
     ],
     [
+      "a queued job taken off its queue by an SNS agent and never STARTED: re-sent as the next attempt",
+      input({ reduction: queued, workers: [agent] }),
+      `requeue no STARTED 31 min after the job was sent (${T(-31 * MIN)}), and it is no longer in its queue: a worker took it and lost it; the job was re-queued (attempt 2)`,
+    ],
+    [
+      "... and on its last attempt: error, with the reason",
+      input({ reduction: { ...queued, attempts: 3 }, workers: [agent] }),
+      `error no STARTED 31 min after the job was sent (${T(-31 * MIN)}), and it is no longer in its queue: a worker took it and lost it; marked error after 3 attempts`,
+    ],
+    [
+      "a queued job past the start timeout while its queue holds messages (a backlog, not a loss): wait",
+      input({ reduction: queued, workers: [agent], queueDepth: 4 }),
+      "wait",
+    ],
+    [
+      "a queued job past the start timeout, first seen unheld just now (a worker may have just taken it): wait",
+      input({ reduction: queued, workers: [agent], unheldSince: NOW - 5_000 }),
+      "wait",
+    ],
+    [
+      "a queued job past the start timeout, while no worker is heard from (broker down?): wait",
+      input({ reduction: queued, workers: [{ ...agent, state: "stale" }] }),
+      "wait",
+    ],
+    [
+      "a queued job past the start timeout, queue depth unknown (RabbitMQ), only an SNS agent alive: flagged",
+      input({ reduction: queued, workers: [agent], queueDepth: null }),
+      "flag no STARTED 31 min after it was sent, and the broker cannot tell whether it still waits in its queue",
+    ],
+    [
       "a queued job sent long ago, its queue empty, no worker holds it: sent again",
-      input({ reduction: { ...running, status: "queued", host: null, attempts: 0 }, workers: [worker()] }),
-      `requeue no live worker has held the job since ${T(-10 * MIN)}; the job was re-queued (attempt 1)`,
+      input({ reduction: { ...queued, attempts: 0 }, workers: [worker()] }),
+      `requeue no STARTED 31 min after the job was sent (${T(-31 * MIN)}), and it is no longer in its queue: a worker took it and lost it; the job was re-queued (attempt 2)`,
+    ],
+    [
+      "an SNS agent's job running past the flag time: flagged, status left alone",
+      input({
+        reduction: { ...running, host: "sns2", started_at: NOW - 95 * MIN },
+        workers: [{ ...agent }],
+      }),
+      "flag running for 95 min since its STARTED from sns2 with no final report, and no live worker lists it (an SNS agent's heartbeat lists no jobs; the agent's own time limit is 60 min by default): check that host; cancel or re-run the run if the reduction is gone",
+    ],
+    [
+      "the SNS agent that STARTED it is dead and nothing else lives on its host: re-queued",
+      input({
+        reduction: { ...running, host: "sns2" },
+        workers: [{ ...agent, state: "dead", last_seen_at: NOW - 3 * MIN }, other],
+      }),
+      `requeue SNS agent sns2:100, which ran it, stopped sending heartbeats at ${T(-3 * MIN)}; the job was re-queued (attempt 2)`,
+    ],
+    [
+      "the SNS agent that STARTED it is dead but a new one beats on its host (restarted): wait",
+      input({
+        reduction: { ...running, host: "sns2" },
+        workers: [
+          { ...agent, state: "dead", last_seen_at: NOW - 3 * MIN },
+          { ...agent, pid: 101 },
+        ],
+      }),
+      "wait",
+    ],
+    [
+      "the SNS agent that STARTED it is dead, first seen unheld just now: wait",
+      input({
+        reduction: { ...running, host: "sns2" },
+        workers: [{ ...agent, state: "dead", last_seen_at: NOW - 3 * MIN }, other],
+        unheldSince: NOW - 5_000,
+      }),
+      "wait",
+    ],
+    [
+      "an SNS agent's job running past the flag time, with flagging off: wait",
+      input({
+        reduction: { ...running, host: "sns2", started_at: NOW - 95 * MIN },
+        workers: [agent],
+        runningFlagMs: null,
+      }),
+      "wait",
+    ],
+    [
+      "a job running long, but a live worker lists it (our worker enforces its own limits): held",
+      input({
+        reduction: { ...running, started_at: NOW - 95 * MIN },
+        workers: [worker({ running: ["job-1"] })],
+      }),
+      "held node1:100",
     ],
     [
       "a queued job not sent yet, just made: wait (the coordinator sends it)",

@@ -27,5 +27,19 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
       await saveRouteRule(database, { ...rule, name: "with", executor: null });
       assert.equal((await listRouteRules(database))[0]?.executor, null, "replaced by name");
     });
+
+    test("a rule says who serves its queue (migration 007): sns-agent kept, absent as null", async () => {
+      const rule = { priority: 5, queue: "/queue/B", created_by: "t", instrument: "eqsans" };
+      await saveRouteRule(database, { ...rule, name: "agents", workers: "sns-agent" });
+      await saveRouteRule(database, { ...rule, name: "ours", priority: 6 });
+      const rules = (await listRouteRules(database)).filter((r) => r.queue === "/queue/B");
+      assert.deepEqual(
+        rules.map((r) => [r.name, r.workers]),
+        [
+          ["agents", "sns-agent"],
+          ["ours", null],
+        ],
+      );
+    });
   });
 }

@@ -6,6 +6,7 @@ import { workersMigration } from "./003-workers.ts";
 import { jobsMigration } from "./004-jobs.ts";
 import { apiTokensMigration } from "./005-api-tokens.ts";
 import { routeExecutorMigration } from "./006-route-executor.ts";
+import { routeWorkersMigration } from "./007-route-workers.ts";
 
 /** Numbered migrations of the state database, the same on SQLite and PostgreSQL. Never edit a released one. */
 export function stateMigrations(dialect: Dialect): Record<string, Migration> {
@@ -16,5 +17,6 @@ export function stateMigrations(dialect: Dialect): Record<string, Migration> {
     "004-jobs": jobsMigration(dialect),
     "005-api-tokens": apiTokensMigration(dialect),
     "006-route-executor": routeExecutorMigration(),
+    "007-route-workers": routeWorkersMigration(),
   };
 }
