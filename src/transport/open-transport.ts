@@ -71,8 +71,9 @@ async function stompOptions(config: Config, log: Logger) {
     sendTimeoutMs: s.send_timeout_seconds * 1000,
     maxDeliveries: s.max_deliveries,
     onError: (error: unknown, context: string) => log.error({ err: error }, `transport: ${context}`),
-    onConnectionChange: (state: "connected" | "disconnected", detail: string) =>
-      state === "connected" ? log.info(`broker ${detail}`) : log.warn(`broker ${detail}`),
+    // Only a loss is a warning: a close this process asked for (every command on exit) is routine.
+    onConnectionChange: (state: "connected" | "disconnected" | "closed", detail: string) =>
+      state === "disconnected" ? log.warn(`broker ${detail}`) : log.info(`broker ${detail}`),
   };
 }
 
