@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import { ConfigError } from "../config/config-error.ts";
 import { type Config, loadConfig } from "../config/load-config.ts";
 import { createLogger, type Logger } from "../logging/logger.ts";
-import { openStateDatabase, type SqlDatabase } from "../store/state-database.ts";
+import type { SqlDatabase } from "../store/state-database.ts";
 import { LazyTransport } from "../transport/lazy-transport.ts";
 import { openTransport } from "../transport/open-transport.ts";
 import type { Transport } from "../transport/transport.ts";
@@ -42,6 +42,9 @@ export async function connect(
   opening: TransportOpening = "on-first-use",
 ): Promise<Connections> {
   const log = createLogger(logLevel, logName, { file: config.log_file });
+  // Loaded here, not at the top: `autoreduce worker` shares this module with the commands but
+  // never opens the state database, and the driver modules are a fifth of a worker's memory.
+  const { openStateDatabase } = await import("../store/state-database.ts");
   const database = await openStateDatabase(config.database.url, config.database.pool_size);
   const open = () => openTransport(config, log, database);
   const { transport, close } =
