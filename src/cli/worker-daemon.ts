@@ -8,6 +8,7 @@ import {
   type PostProcessingConf,
   readPostProcessingConf,
 } from "../config/post-processing-conf.ts";
+import { chooseLauncher } from "../executors/launcher-choice.ts";
 import { createLogger } from "../logging/logger.ts";
 import { normalizeDestination } from "../messages/destinations.ts";
 import { partDeclaration } from "../service/part-registry.ts";
@@ -85,6 +86,7 @@ export function describeWorker(config: Config, sns: PostProcessingConf | null): 
     `success: ${w.success}${w.exceptions.length ? ` (allow-list: ${w.exceptions.length} patterns)` : ""}`,
     `retries: ${w.retry.attempts} attempts, ${w.retry.initial_seconds} s doubling to ${w.retry.max_seconds} s`,
     `scripts: ${config.scripts.root}/{instrument}/${config.scripts.file} with ${config.scripts.interpreter}`,
+    `launcher (starts local scripts): ${chooseLauncher().description}`,
   ];
 }
 
