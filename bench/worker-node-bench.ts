@@ -115,7 +115,9 @@ export async function workerNodeBench(
     const sentAt = Date.now();
     for (let run = 1; run <= runs; run++) await send(run);
     await waitFor(() => completed.size > runs, `${runs} COMPLETE replies`, 200_000, 50).catch((e) => {
-      throw new Error(`${(e as Error).message}; ${completed.size - 1} came; the worker said: ${err.slice(-3000)}`);
+      throw new Error(
+        `${(e as Error).message}; ${completed.size - 1} came; the worker said: ${err.slice(-3000)}`,
+      );
     });
     const cpu = cpuPerRun(before, cpuSnapshot(parts), runs);
     const delays = [...completed.entries()].filter(([run]) => run !== "0").map(([, at]) => at - sentAt);
