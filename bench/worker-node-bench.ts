@@ -45,6 +45,7 @@ export async function workerNodeBench(
   nodeArgs: string[] = [],
 ): Promise<WorkerNodeFigures> {
   const scratch = tempDir("autoreduce-node-bench-");
+  const python = realPython();
   const queues = isolatedQueues(`NODE${process.pid}`);
   const stomp = { brokers: [broker] };
   const archive = join(scratch.path, "archive");
@@ -58,8 +59,9 @@ export async function workerNodeBench(
       data_dir: scratch.path,
       log_level: "info",
       archive: { roots: [archive] },
-      // The interpreter itself, not a wrapper found on PATH (pyenv's shim costs ~0.3 s a run).
-      scripts: { root: join(scratch.path, "scripts"), interpreter: realPython() },
+      // The interpreter itself, not a wrapper found on PATH: a pyenv shim costs ~0.3 s a start,
+      // more under `npm run` (whose PATH puts pyenv-virtualenv's shims first).
+      scripts: { root: join(scratch.path, "scripts"), interpreter: python, python },
       instruments: { BENCH: {} },
       transport: { kind: "stomp", stomp },
       queues,
