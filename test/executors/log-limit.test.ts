@@ -98,3 +98,37 @@ for (const launcher of LAUNCHERS)
       }
     });
   });
+
+test("both launchers write the same capped log, byte for byte, for the same output", {
+  timeout: 30_000,
+}, async () => {
+  const scratch = tempDir("autoreduce-loglimit-same-");
+  try {
+    const logs: string[] = [];
+    for (const launcher of LAUNCHERS) {
+      const executor = new LocalExecutor({ launcher });
+      try {
+        const stdoutFile = join(scratch.path, `${launcher}.log`);
+        const handle = await executor.start({
+          command: "bash",
+          // Lines of varied length, so that the head ends mid-line and the ring wraps unevenly.
+          args: ["-c", "for i in $(seq 1 3000); do printf 'line %d %*s\\n' $i $((i % 37)) x; done"],
+          cwd: scratch.path,
+          env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+          stdoutFile,
+          stderrFile: join(scratch.path, `${launcher}.err`),
+          tailLines: 3,
+          logLimitBytes: 5000,
+        });
+        assert.equal((await handle.wait()).exitCode, 0);
+        logs.push(readFileSync(stdoutFile, "utf8"));
+      } finally {
+        await executor.close();
+      }
+    }
+    assert.match(logs[0] ?? "", CUT_LINE);
+    assert.equal(logs[0], logs[1]);
+  } finally {
+    scratch.cleanup();
+  }
+});
