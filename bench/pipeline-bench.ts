@@ -206,7 +206,7 @@ export async function throughput(
  * launchers, the scripts (the launchers' trees), and the broker and database servers.
  */
 function cpuParts(workerPids: number[], backend: Backend): CpuPart[] {
-  const launchers = findProcesses(/launcher\.mjs/).filter((pid) => {
+  const launchers = findProcesses(/launcher\.(py|mjs)/).filter((pid) => {
     const parent = parentOf(pid);
     return parent === process.pid || (parent !== null && workerPids.includes(parent));
   });

@@ -11,6 +11,7 @@ import { listenerBench } from "./listener-bench.ts";
 import { type Backend, overhead, type ThroughputFigure, throughputVsCeiling } from "./pipeline-bench.ts";
 import { ms } from "./stats.ts";
 import { idleWorkerRss, supervisionCpuPerJob } from "./worker-bench.ts";
+import { workerNodeBench } from "./worker-node-bench.ts";
 
 const { values } = parseArgs({
   options: {
@@ -23,7 +24,7 @@ const { values } = parseArgs({
 });
 if (values.help) {
   process.stdout.write(
-    "usage: npm run bench -- [--runs N] [--concurrency N] [--pool-runs N] [--only pipeline|facility|worker|listener|changefeed]\n",
+    "usage: npm run bench -- [--runs N] [--concurrency N] [--pool-runs N] [--only pipeline|facility|worker|node|listener|changefeed]\n",
   );
   process.exit(0);
 }
@@ -144,6 +145,19 @@ if (part("worker")) {
   const cpu = await supervisionCpuPerJob();
   out.push(
     `| — | supervision CPU per running job at a 1 s check interval | ${(100 * cpu).toFixed(3)} % of a core | | | < 1 % |`,
+  );
+}
+if (part("node")) {
+  // The worker node as SNS runs it (see worker-node-bench.ts). The SNS agent's figures are from
+  // the issue's harness on the same kind of machine (issue 11).
+  say(`worker node: SNS-mode worker over ActiveMQ, memory at rest, CPU per job, ${runs}-run burst`);
+  const n = await workerNodeBench(activemq(), runs);
+  const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+  out.push(
+    `| ActiveMQ (STOMP) | worker node at rest: \`autoreduce worker\` + its launcher (${n.launcher}), resident memory | ${mib(n.idleRss.worker + n.idleRss.launcher)} (worker ${mib(n.idleRss.worker)}, launcher ${mib(n.idleRss.launcher)}) | | | ≤ 60 MB |`,
+    `| ActiveMQ (STOMP) | worker node CPU per no-op \`python3\` job, worker + launcher | ${(n.cpuMs.worker + n.cpuMs.launcher).toFixed(1)} ms (worker ${n.cpuMs.worker.toFixed(1)}, launcher ${n.cpuMs.launcher.toFixed(1)}) | | | ≤ 5 ms |`,
+    `| ActiveMQ (STOMP) | SNS mode: ${n.burst.runs}-run burst to one worker (default slots), throughput | ${n.burst.runsPerSecond.toFixed(1)} runs/s | | | SNS agent: 2.64 runs/s |`,
+    `| ActiveMQ (STOMP) | SNS mode: burst sent → REDUCTION.COMPLETE received | ${ms(n.burst.medianMs)} | ${ms(n.burst.p95Ms)} | | SNS agent: p95 72 s |`,
   );
 }
 if (part("listener")) {

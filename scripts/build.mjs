@@ -9,6 +9,27 @@ import { join } from "node:path";
 import { build } from "esbuild";
 
 const root = new URL("..", import.meta.url).pathname;
+
+/**
+ * zod re-exports all its ~60 message locales as `z.locales`, and `import { z } from "zod"` keeps
+ * them all in the bundle (a namespace object cannot be tree-shaken): 0.6 MB that every process
+ * parses and holds. Messages are English (zod's default, set from `en` directly), so the locale
+ * index is replaced by one that offers `en` only.
+ */
+const englishOnlyZod = {
+  name: "english-only-zod",
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      args.importer.includes(`${join("node_modules", "zod")}`)
+        ? { path: join(args.resolveDir, "..", "locales", "en.js"), namespace: "zod-locales" }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: "zod-locales" }, (args) => ({
+      contents: `export { default as en } from ${JSON.stringify(args.path)};`,
+      resolveDir: root,
+    }));
+  },
+};
 const outdir = join(root, "dist");
 rmSync(outdir, { recursive: true, force: true });
 await build({
@@ -24,6 +45,7 @@ await build({
   banner: {
     js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
   },
+  plugins: [englishOnlyZod],
   logLevel: "warning",
 });
 writeFileSync(join(outdir, "BUILT"), `${new Date().toISOString()}\n`);

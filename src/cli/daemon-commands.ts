@@ -14,7 +14,7 @@ function partCommand(part: PartDeclaration): Command {
     .description(part.description)
     .option("--config <file>", "configuration file (default ./autoreduce.yaml)")
     .action(async (options: { config?: string }) => {
-      const c = await connect(configFromOption(options.config), part.name);
+      const c = await connect(configFromOption(options.config), part.name, undefined, "now");
       await runParts([part], c, { policy: NO_RESTARTS, say: (text) => c.log.info(text) });
     });
 }

@@ -60,7 +60,7 @@ async function serve(options: ServeOptions): Promise<void> {
     config = configFromOption(options.config);
     if (options.port !== undefined) config = { ...config, api: { ...config.api, port: options.port } };
   }
-  const c = await connect(config, "serve");
+  const c = await connect(config, "serve", undefined, "now");
   const wanted: Record<PartName, boolean> = {
     coordinator: true,
     worker: options.worker,

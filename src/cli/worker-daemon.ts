@@ -9,6 +9,7 @@ import {
   type PostProcessingConf,
   readPostProcessingConf,
 } from "../config/post-processing-conf.ts";
+import { chooseLauncher } from "../executors/launcher-choice.ts";
 import { createLogger } from "../logging/logger.ts";
 import { normalizeDestination } from "../messages/destinations.ts";
 import { partDeclaration } from "../service/part-registry.ts";
@@ -88,6 +89,7 @@ export function describeWorker(config: Config, sns: PostProcessingConf | null): 
     `scripts: ${join(config.scripts.root, config.scripts.folder, config.scripts.file)} with ${config.scripts.interpreter}`,
     `output: ${join(config.output.root, config.output.dir ?? SNS_OUTPUT_DIR)}`,
     `archive roots: ${config.archive.roots.join(", ")}`,
+    `launcher (starts local scripts): ${chooseLauncher().description}`,
   ];
 }
 

@@ -1,15 +1,18 @@
-// The launcher: a small helper process that starts reduction scripts for a LocalExecutor.
+// The launcher: a small helper process that starts reduction scripts for a LocalExecutor. This is
+// the Node version, used where python3 is missing; `launcher.py` does the same in a quarter of the
+// memory and is preferred (see `launcher-choice.ts`). Both speak the same protocol.
 //
 // Why a separate process: forking costs time in proportion to the forking process's memory, and
 // the worker is large; this process is small, so starting a script here is cheap. It is also the
-// guard against orphans: if the worker dies (even by SIGKILL) the IPC channel closes (or this
-// process is re-parented) and every job it started is killed — its process group and every
-// process carrying the job's token in its environment (`job-token.ts`), which finds processes
-// that left the group and their parent. Watching the scripts (limits, usage) is the executor's job.
+// guard against orphans: if the worker dies (even by SIGKILL) stdin closes (or this process is
+// re-parented) and every job it started is killed — its process group and every process
+// carrying the job's token in its environment (`job-token.ts`), which finds processes that left
+// the group and their parent. Watching the scripts (limits, usage) is the executor's job.
 //
 // With a log limit, the script writes into pipes and this process keeps the head and the tail of
 // each stream within the limit (`capped-log.mjs`); without one, straight into the files.
 //
+// The protocol: one JSON object per line, in on stdin, out on stdout.
 // Messages in:  {type: "start", id, command, args, cwd, env, token, stdoutFile, stderrFile, logLimitBytes}
 //               {type: "finish", id}  (the job's tree is gone: close its logs; drop it)
 // Messages out: {type: "started", id, pid} | {type: "failed", id, error, code}
@@ -30,8 +33,8 @@ const DRAIN_MS = 2000;
 const jobs = new Map();
 
 function send(message) {
-  // Once the worker is gone the disconnect handler ends everything; nothing to tell it.
-  if (process.connected) process.send?.(message);
+  // Once the worker is gone stdin closes and the shutdown ends everything; nothing to tell it.
+  if (!shuttingDown) process.stdout.write(`${JSON.stringify(message)}\n`);
 }
 
 function start(message) {
@@ -175,11 +178,25 @@ function shutdown() {
   sweep();
 }
 
-process.on("message", (message) => {
-  if (message?.type === "start") start(message);
-  else if (message?.type === "finish") finish(message.id);
+let pending = "";
+process.stdin.setEncoding("utf8");
+process.stdin.on("data", (chunk) => {
+  const lines = (pending + chunk).split("\n");
+  pending = lines.pop() ?? "";
+  for (const line of lines) {
+    let message;
+    try {
+      message = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    if (message?.type === "start") start(message);
+    else if (message?.type === "finish") finish(message.id);
+  }
 });
-process.on("disconnect", shutdown);
+process.stdin.on("end", shutdown);
+process.stdin.on("error", shutdown);
+process.stdout.on("error", shutdown);
 // A worker that dies without closing the channel still leaves this process to a new parent.
 const parent = process.ppid;
 setInterval(() => {

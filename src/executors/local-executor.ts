@@ -1,7 +1,8 @@
-import { type ChildProcess, fork } from "node:child_process";
+import { type ChildProcessByStdio, spawn } from "node:child_process";
 import { appendFileSync, statfsSync } from "node:fs";
 import { dirname } from "node:path";
-import { packageFile } from "../package-files.ts";
+import { createInterface } from "node:readline";
+import type { Readable, Writable } from "node:stream";
 import type {
   ExecutionHandle,
   ExecutionResult,
@@ -13,6 +14,7 @@ import type {
 import { ExecutionStartError } from "./executor.ts";
 import { fileEnd, fileTail } from "./file-tail.ts";
 import { killByToken, newJobToken, processToken, sweepOrphans } from "./job-token.ts";
+import { chooseLauncher, type LauncherKind, type LauncherProgram } from "./launcher-choice.ts";
 import { outputFilesSince } from "./output-listing.ts";
 import { ProcessSupervisor, type ProcessTree } from "./process-supervisor.ts";
 import { processStartTime } from "./process-table.ts";
@@ -20,7 +22,7 @@ import { processStartTime } from "./process-table.ts";
 /** Time between SIGTERM and SIGKILL when a tree is cancelled or exceeds a limit. */
 const KILL_GRACE_MS = 3000;
 
-const LAUNCHER = packageFile("src", "executors", "launcher.mjs");
+type Launcher = ChildProcessByStdio<Writable, Readable, null>;
 
 type LauncherMessage =
   | { type: "started"; id: number; pid: number }
@@ -52,8 +54,8 @@ interface Pending {
 
 /**
  * Runs scripts on this machine, each in its own process group, started by a small launcher
- * process (`launcher.mjs`): cheap to fork from, and it kills every running job if this process
- * dies. Every process of a job carries the job's token in its environment (`job-token.ts`), so
+ * process (`launcher.py` under python3, else `launcher.mjs`; see launcher-choice.ts): cheap to
+ * fork from, and it kills every running job if this process dies. Every process of a job carries the job's token in its environment (`job-token.ts`), so
  * that nothing of a job outlives it, however it detached: when a job ends, its group, the
  * processes seen in its tree and every holder of its token are killed; a new executor (a worker
  * starting) kills the leftovers of jobs whose worker died with its launcher. One supervisor
@@ -62,13 +64,20 @@ interface Pending {
  */
 export class LocalExecutor implements Executor {
   readonly kind = "local";
-  private launcher: ChildProcess | null = null;
+  /** The launcher program this executor runs (chosen once: python3 when on PATH). */
+  readonly launcherProgram: LauncherProgram;
+  private launcher: Launcher | null = null;
   private readonly pending = new Map<number, Pending>();
   private readonly jobs = new Set<LocalJob>();
   private readonly supervisor = new ProcessSupervisor();
   private nextId = 1;
   /** The sweep of orphans left by dead workers, begun when the executor is made (a worker starts). */
   private readonly swept: Promise<unknown> = sweepOrphans().catch(() => 0);
+
+  /** `launcher`: which launcher to run (tests run both); by default the Python one when python3 is on PATH. */
+  constructor(options: { launcher?: LauncherKind } = {}) {
+    this.launcherProgram = chooseLauncher(options.launcher);
+  }
 
   async start(spec: ExecutionSpec): Promise<ExecutionHandle> {
     await this.swept;
@@ -94,7 +103,7 @@ export class LocalExecutor implements Executor {
       this.pending.set(id, entry);
       const { command, args, cwd, env, stdoutFile, stderrFile } = spec;
       const logLimitBytes = spec.logLimitBytes ?? null;
-      launcher.send({
+      send(launcher, {
         type: "start",
         id,
         command,
@@ -145,10 +154,10 @@ export class LocalExecutor implements Executor {
   private closeLogs(id: number): Promise<LogsClosed> {
     const entry = this.pending.get(id);
     const launcher = this.launcher;
-    if (!entry || !launcher?.connected) return Promise.resolve({ cuts: [], problem: null });
+    if (!entry || !launcher || !isRunning(launcher)) return Promise.resolve({ cuts: [], problem: null });
     return new Promise((resolve) => {
       entry.closed = resolve;
-      launcher.send({ type: "finish", id });
+      send(launcher, { type: "finish", id });
     });
   }
 
@@ -158,19 +167,33 @@ export class LocalExecutor implements Executor {
     this.launcher = null;
     if (launcher && launcher.exitCode === null && launcher.signalCode === null) {
       const gone = new Promise((resolve) => launcher.once("exit", resolve));
-      launcher.disconnect();
+      // The launcher takes its closed stdin as the worker gone: it kills what still runs and exits.
+      launcher.stdin.end();
       await gone;
     }
     await Promise.allSettled([...this.jobs].map((job) => job.wait()));
     this.supervisor.close();
   }
 
-  private ensureLauncher(): ChildProcess {
-    if (this.launcher?.connected) return this.launcher;
-    // execArgv: [] so that the launcher starts as plain Node, without this process's loaders.
-    const launcher = fork(LAUNCHER, [], { execArgv: [], stdio: ["ignore", "ignore", "inherit", "ipc"] });
-    launcher.on("message", (message: LauncherMessage) => this.onLauncherMessage(message));
-    launcher.once("exit", () => this.onLauncherExit(launcher));
+  private ensureLauncher(): Launcher {
+    if (this.launcher && isRunning(this.launcher)) return this.launcher;
+    const { command, args } = this.launcherProgram;
+    const launcher = spawn(command, args, { stdio: ["pipe", "pipe", "inherit"] });
+    // A launcher that cannot be started (python3 removed since) fails its jobs' starts; its
+    // 'exit' event then reports them ended.
+    launcher.on("error", () => this.onLauncherExit(launcher));
+    launcher.stdin.on("error", () => {}); // EPIPE once it died: its 'exit' tells the rest
+    createInterface({ input: launcher.stdout }).on("line", (line) => {
+      let message: LauncherMessage;
+      try {
+        message = JSON.parse(line) as LauncherMessage;
+      } catch {
+        return; // not a protocol line: nothing the launcher itself would write
+      }
+      this.onLauncherMessage(message);
+    });
+    // 'close', not 'exit': every line the launcher wrote before it ended has been handled by then.
+    launcher.once("close", () => this.onLauncherExit(launcher));
     this.launcher = launcher;
     return launcher;
   }
@@ -195,7 +218,7 @@ export class LocalExecutor implements Executor {
    * The launcher died: its scripts cannot be waited for any more, so report them ended; ending
    * a job kills whatever is left of its tree.
    */
-  private onLauncherExit(launcher: ChildProcess): void {
+  private onLauncherExit(launcher: Launcher): void {
     if (this.launcher === launcher) this.launcher = null;
     for (const [id, entry] of this.pending) {
       if (entry.pid === null) entry.failed(new ExecutionStartError("", "the launcher process exited"));
@@ -204,6 +227,14 @@ export class LocalExecutor implements Executor {
       this.pending.delete(id);
     }
   }
+}
+
+function isRunning(launcher: Launcher): boolean {
+  return launcher.exitCode === null && launcher.signalCode === null && launcher.stdin.writable;
+}
+
+function send(launcher: Launcher, message: object): void {
+  launcher.stdin.write(`${JSON.stringify(message)}\n`);
 }
 
 /**

@@ -12,6 +12,7 @@ import {
 } from "kysely";
 import type pg from "pg";
 import { InfrastructureError } from "../failures/infrastructure-error.ts";
+import { redactUrl } from "./database-url.ts";
 import { stateMigrations } from "./migrations/index.ts";
 import { pgDriver } from "./pg-driver.ts";
 import type { StateSchema } from "./schema.ts";
@@ -42,9 +43,7 @@ export class DatabaseUnavailableError extends InfrastructureError {
 }
 
 /** Hides a password in a database URL, for logs and messages. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:/@]+):([^@]*)@/, "//$1:***@");
-}
+export { redactUrl };
 
 // pg returns int8 (bigint) as strings; our ids and epoch-ms times fit in a double.
 const pgTypes = {

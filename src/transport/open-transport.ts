@@ -2,8 +2,8 @@ import { readFileSync } from "node:fs";
 import { ConfigError } from "../config/config-error.ts";
 import type { Config } from "../config/load-config.ts";
 import type { Logger } from "../logging/logger.ts";
-import { openSqlDatabase, redactUrl, type SqlDatabase } from "../store/state-database.ts";
-import { EmbeddedTransport } from "./embedded/embedded-transport.ts";
+import { redactUrl } from "../store/database-url.ts";
+import type { SqlDatabase } from "../store/state-database.ts";
 import type { Transport } from "./transport.ts";
 
 /**
@@ -11,8 +11,9 @@ import type { Transport } from "./transport.ts";
  * - `embedded` lives in the state database: pass the process's open database to share its
  *   connection (SQLite allows one writer per process without deadlocks only that way), or let it
  *   open its own (a worker process).
- * - `stomp` needs no database at all: a worker then holds broker credentials only. Its module is
- *   loaded only when configured.
+ * - `stomp` needs no database at all: a worker then holds broker credentials only.
+ * Each kind's modules are loaded only when configured: a STOMP worker loads no database driver
+ * (kysely, better-sqlite3: ~8 MB of its resident memory), an embedded one no STOMP client.
  */
 export async function openTransport<S>(
   config: Config,
@@ -24,6 +25,10 @@ export async function openTransport<S>(
     const transport = await StompTransport.open(await stompOptions(config, log));
     return { transport, close: () => transport.close() };
   }
+  const [{ openSqlDatabase }, { EmbeddedTransport }] = await Promise.all([
+    import("../store/state-database.ts"),
+    import("./embedded/embedded-transport.ts"),
+  ]);
   const own = shared ? null : openSqlDatabase<unknown>(config.database.url, config.database.pool_size);
   const database = (shared as SqlDatabase<unknown> | undefined) ?? own;
   if (!database) throw new Error("no database for the embedded transport");
@@ -71,8 +76,9 @@ async function stompOptions(config: Config, log: Logger) {
     sendTimeoutMs: s.send_timeout_seconds * 1000,
     maxDeliveries: s.max_deliveries,
     onError: (error: unknown, context: string) => log.error({ err: error }, `transport: ${context}`),
-    onConnectionChange: (state: "connected" | "disconnected", detail: string) =>
-      state === "connected" ? log.info(`broker ${detail}`) : log.warn(`broker ${detail}`),
+    // Only a loss is a warning: a close this process asked for (every command on exit) is routine.
+    onConnectionChange: (state: "connected" | "disconnected" | "closed", detail: string) =>
+      state === "disconnected" ? log.warn(`broker ${detail}`) : log.info(`broker ${detail}`),
   };
 }
 

@@ -24,8 +24,14 @@ export interface ConnectionSettings {
   reconnectInitialMs: number;
   reconnectMaxMs: number;
   onError: (error: unknown, context: string) => void;
-  onConnectionChange: (state: "connected" | "disconnected", detail: string) => void;
+  onConnectionChange: (state: ConnectionChange, detail: string) => void;
 }
+
+/**
+ * What happened to the connection, for logs: `connected`; `disconnected` (lost without being
+ * asked to: a fault, reconnecting); `closed` (ended by `close()`, as every command does on exit).
+ */
+export type ConnectionChange = "connected" | "disconnected" | "closed";
 
 /** A TCP connection that does not become a STOMP session within this is given up and retried. */
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -347,12 +353,12 @@ export class StompConnection {
       for (const listener of [...this.listeners]) listener.lost(lost);
       const why = this.lastFailure ? `: ${this.lastFailure}` : "";
       this.lastFailure = "";
-      this.settings.onConnectionChange(
-        "disconnected",
-        this.closing
-          ? `closed the connection to ${where}`
-          : `lost the connection to ${where}${why}; reconnecting`,
-      );
+      if (this.closing) this.settings.onConnectionChange("closed", `connection to ${where} closed`);
+      else
+        this.settings.onConnectionChange(
+          "disconnected",
+          `lost the connection to ${where}${why}; reconnecting`,
+        );
       return;
     }
     this.settleFirstAttempt();

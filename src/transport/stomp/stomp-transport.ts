@@ -20,7 +20,12 @@ import { checkOutgoingHeaders, ID_HEADER, newMessageId } from "./message-headers
 import { browseQueue, type LookPlace, takeFromQueue } from "./queue-browser.ts";
 import { QueueConsumer } from "./queue-consumer.ts";
 import { ActiveMQDepths, rabbitDepthError } from "./queue-depth.ts";
-import { ConnectionLostError, type Session, StompConnection } from "./stomp-connection.ts";
+import {
+  type ConnectionChange,
+  ConnectionLostError,
+  type Session,
+  StompConnection,
+} from "./stomp-connection.ts";
 import { TopicConsumer } from "./topic-consumer.ts";
 
 export interface StompTransportOptions {
@@ -42,8 +47,11 @@ export interface StompTransportOptions {
   maxDeliveries?: number;
   /** Where handler and broker errors are reported. Default: stderr. */
   onError?: (error: unknown, context: string) => void;
-  /** Connection changes, for logs: "connected to 127.0.0.1:61613 (ActiveMQ/5.17.2)". Default: stderr. */
-  onConnectionChange?: (state: "connected" | "disconnected", detail: string) => void;
+  /**
+   * Connection changes, for logs: "connected to 127.0.0.1:61613 (ActiveMQ/5.17.2)". A `closed`
+   * connection is one `close()` ended, not a fault. Default: stderr, except `closed`.
+   */
+  onConnectionChange?: (state: ConnectionChange, detail: string) => void;
 }
 
 interface Settings {
@@ -96,7 +104,10 @@ export class StompTransport implements Transport {
       reconnectMaxMs: options.reconnectMaxMs ?? 30_000,
       onError,
       onConnectionChange:
-        options.onConnectionChange ?? ((state, detail) => console.error(`transport: ${state}: ${detail}`)),
+        options.onConnectionChange ??
+        ((state, detail) => {
+          if (state !== "closed") console.error(`transport: ${state}: ${detail}`);
+        }),
     });
     const credentials: StompHeaders = {};
     if (options.login !== undefined) credentials.login = options.login;
