@@ -1,7 +1,7 @@
 import { readJobKey } from "../config/job-key.ts";
 import type { Config } from "../config/load-config.ts";
 import type { Logger } from "../logging/logger.ts";
-import { createdChange, type ReductionChange } from "../messages/change-event.ts";
+import { createdChange, type ReductionChange, transitionChange } from "../messages/change-event.ts";
 import { signJob } from "../messages/job-signature.ts";
 import { messageBody } from "../messages/message-body.ts";
 import { InvalidMessageError } from "../messages/message-error.ts";
@@ -312,16 +312,7 @@ export class Coordinator {
     );
     this.deps.log.error({ job_id: reduction.job_id, queue: route.queue }, reason);
     if (!result?.next) return;
-    this.changed({
-      instrument: run.instrument,
-      run_number: run.run_number,
-      version: reduction.version,
-      status: result.next.status,
-      previous_status: result.current.status,
-      message: reason,
-      job_id: reduction.job_id,
-      updated_at: result.updatedAt,
-    });
+    this.changed(transitionChange(run, reduction, { ...result, next: result.next }, reason));
   }
 
   private async resendUndispatched(): Promise<void> {

@@ -1,5 +1,6 @@
 import type { Config } from "../config/load-config.ts";
 import type { Logger } from "../logging/logger.ts";
+import { transitionChange } from "../messages/change-event.ts";
 import { ROLE_OF_KIND } from "../service/heartbeat.ts";
 import { isDatabaseOutage } from "../store/database-outage.ts";
 import { listDaemons } from "../store/heartbeat-store.ts";
@@ -182,16 +183,7 @@ export class ReductionSweeper {
     );
     if (!result?.next) return;
     this.deps.log.warn({ job_id: reduction.job_id, action: "flag" }, reason);
-    this.deps.changed({
-      instrument: reduction.instrument,
-      run_number: reduction.run_number,
-      version: reduction.version,
-      status: result.next.status,
-      previous_status: result.current.status,
-      message: reason,
-      job_id: reduction.job_id,
-      updated_at: result.updatedAt,
-    });
+    this.deps.changed(transitionChange(reduction, reduction, { ...result, next: result.next }, reason));
   }
 
   /**
@@ -240,16 +232,9 @@ export class ReductionSweeper {
       status: result.next.status,
     } as ReductionRow;
     log.warn({ job_id: reduction.job_id, action: action.kind }, action.reason);
-    this.deps.changed({
-      instrument: reduction.instrument,
-      run_number: reduction.run_number,
-      version: reduction.version,
-      status: result.next.status,
-      previous_status: result.current.status,
-      message: action.reason,
-      job_id: reduction.job_id,
-      updated_at: result.updatedAt,
-    });
+    this.deps.changed(
+      transitionChange(reduction, reduction, { ...result, next: result.next }, action.reason),
+    );
     if (requeue) await this.deps.dispatch(after);
   }
 }

@@ -123,3 +123,22 @@ export function createdChange(
     updated_at: reduction.updated_at,
   };
 }
+
+/** The change of a status transition just committed (what `applyReport` returns) of a version. */
+export function transitionChange(
+  run: { instrument: string; run_number: number },
+  reduction: { version: number; job_id: string },
+  transition: { current: { status: JobStatus }; next: { status: JobStatus }; updatedAt: number },
+  message: string | null,
+): ReductionChange {
+  return {
+    instrument: run.instrument,
+    run_number: run.run_number,
+    version: reduction.version,
+    status: transition.next.status,
+    previous_status: transition.current.status,
+    message,
+    job_id: reduction.job_id,
+    updated_at: transition.updatedAt,
+  };
+}
