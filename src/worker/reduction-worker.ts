@@ -344,6 +344,13 @@ export class ReductionWorker {
       retry_at: new Date(Date.now() + plan.delayMs).toISOString(),
       retry_delay_ms: plan.delayMs,
     });
+    // A job without our job_id comes from an SNS workflow manager, which does not subscribe to
+    // RETRYING: WebMon shows a STARTED's `information` on the run's page, so the wait is said there.
+    if (!job.job_id)
+      await this.report(config.queues.reduction_started, {
+        ...end.report,
+        information: `${this.host}: could not start; ${plan.message}`,
+      });
     log.warn(
       { job_id: job.job_id, problem: end.problem, delay_ms: plan.delayMs },
       "job could not start; retrying",

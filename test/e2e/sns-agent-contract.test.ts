@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { hostname, totalmem } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { after, before, test } from "node:test";
 import type { ActiveMQ } from "../../scripts/services/activemq.ts";
 import { configFromObject } from "../../src/config/load-config.ts";
@@ -193,6 +193,28 @@ test("a missing data file goes to POSTPROCESS.ERROR at once with the agent's tex
     const got = replies.get(`/queue/REDUCTION.${queue}`) ?? [];
     assert.ok(!got.some((r) => r.run_number === "30893" || r.run_number === "30894"), queue);
   }
+});
+
+test("a job that cannot start is retried, and WebMon sees why: a STARTED whose information says so; then it completes", async () => {
+  const sent = job("eqsans", "30896");
+  // A folder where the job's log file goes: the script cannot be started (not the script's fault).
+  const blocker = join(output, "reduction_log", `${basename(sent.data_file)}.log`);
+  mkdirSync(blocker, { recursive: true });
+  await send(sent);
+  const waiting = await replyOn("/queue/REDUCTION.STARTED", "30896");
+  assert.match(
+    String(waiting.information),
+    new RegExp(`^${host}: could not start; .*attempt 1 of \\d+; trying again in`),
+  );
+  assert.deepEqual(echoed(waiting, sent, "information").run_number, "30896", "the job's fields as sent");
+  rmSync(blocker, { recursive: true });
+  // The retry's delay is the default's (30 s): the run then completes, as WebMon will show.
+  const done = await waitFor(
+    () => replies.get("/queue/REDUCTION.COMPLETE")?.find((r) => r.run_number === "30896"),
+    `COMPLETE for run 30896 after the retry\n${worker.output()}`,
+    120_000,
+  );
+  assert.equal(done.information, host);
 });
 
 test("an instrument without a script: STARTED, then DISABLED echoing the job, without an error", async () => {
