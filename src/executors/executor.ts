@@ -31,9 +31,10 @@ export interface Executor {
   readLogEnd(file: string, maxBytes: number): Promise<string>;
   /**
    * Files under `dir` (a job's output folder) written since `since` — what the job produced —
-   * skipping its `reduction_log` folder, sorted; paths as the worker's side knows them.
+   * skipping its `reduction_log` folder and the folders directly under `dir` named in `skip`,
+   * sorted; paths as the worker's side knows them.
    */
-  listOutput(dir: string, since: Date): Promise<string[]>;
+  listOutput(dir: string, since: Date, skip?: readonly string[]): Promise<string[]>;
   /** Releases what the executor holds (helper processes, connections). */
   close(): Promise<void>;
 }

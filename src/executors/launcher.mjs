@@ -18,6 +18,8 @@
 // Messages out: {type: "started", id, pid} | {type: "failed", id, error, code}
 //               | {type: "exit", id, code, signal}
 //               | {type: "closed", id, cuts: [{stream, cutBytes}], problem, problemCode}
+//               | {type: "subreaper", id: 0}  (launcher.py only, first: it is a child subreaper;
+//                 Node cannot call prctl, so this launcher never says it)
 import { spawn } from "node:child_process";
 import { closeSync, constants, openSync, readdirSync, readFileSync } from "node:fs";
 import { CappedLog } from "./capped-log.mjs";

@@ -28,7 +28,9 @@ type LauncherMessage =
   | { type: "started"; id: number; pid: number }
   | { type: "failed"; id: number; error: string; code: string | null }
   | { type: "exit"; id: number; code: number | null; signal: string | null }
-  | { type: "closed"; id: number; cuts: LogCut[]; problem: string | null; problemCode: string | null };
+  | { type: "closed"; id: number; cuts: LogCut[]; problem: string | null; problemCode: string | null }
+  /** The launcher is a child subreaper (launcher.py): said once, before anything else. */
+  | { type: "subreaper"; id: 0 };
 
 /** What the launcher says of a job's logs once it has closed them. */
 export interface LogsClosed {
@@ -69,7 +71,13 @@ export class LocalExecutor implements Executor {
   private launcher: Launcher | null = null;
   private readonly pending = new Map<number, Pending>();
   private readonly jobs = new Set<LocalJob>();
-  private readonly supervisor = new ProcessSupervisor();
+  /** The running launcher, when it said it is a child subreaper: every job's process is under it. */
+  private subreaper: { launcher: Launcher; pid: number; startTime: number } | null = null;
+  private readonly supervisor = new ProcessSupervisor(() =>
+    this.subreaper && this.subreaper.launcher === this.launcher && isRunning(this.subreaper.launcher)
+      ? this.subreaper
+      : null,
+  );
   private nextId = 1;
   /** The sweep of orphans left by dead workers, begun when the executor is made (a worker starts). */
   private readonly swept: Promise<unknown> = sweepOrphans().catch(() => 0);
@@ -146,8 +154,8 @@ export class LocalExecutor implements Executor {
     return fileEnd(file, maxBytes);
   }
 
-  async listOutput(dir: string, since: Date): Promise<string[]> {
-    return outputFilesSince(dir, since);
+  async listOutput(dir: string, since: Date, skip: readonly string[] = []): Promise<string[]> {
+    return outputFilesSince(dir, since, skip);
   }
 
   /** Asks the launcher to close a job's logs (its tree is gone); resolves with what it says of them. */
@@ -190,7 +198,8 @@ export class LocalExecutor implements Executor {
       } catch {
         return; // not a protocol line: nothing the launcher itself would write
       }
-      this.onLauncherMessage(message);
+      if (message.type === "subreaper") this.noteSubreaper(launcher);
+      else this.onLauncherMessage(message);
     });
     // 'close', not 'exit': every line the launcher wrote before it ended has been handled by then.
     launcher.once("close", () => this.onLauncherExit(launcher));
@@ -198,7 +207,13 @@ export class LocalExecutor implements Executor {
     return launcher;
   }
 
-  private onLauncherMessage(message: LauncherMessage): void {
+  private noteSubreaper(launcher: Launcher): void {
+    const startTime = launcher.pid === undefined ? null : processStartTime(launcher.pid);
+    if (launcher.pid === undefined || startTime === null) return;
+    this.subreaper = { launcher, pid: launcher.pid, startTime };
+  }
+
+  private onLauncherMessage(message: Exclude<LauncherMessage, { type: "subreaper" }>): void {
     const entry = this.pending.get(message.id);
     if (!entry) return;
     if (message.type === "started") entry.started(message.pid);

@@ -182,9 +182,23 @@ export class ProcessTree implements TreeRoot {
 export class ProcessSupervisor {
   private readonly table = new ProcessTable(undefined, processToken);
   private readonly trees = new Set<ProcessTree>();
+  /**
+   * Tokens of trees ended from their subreaper's descendants alone: the next full scan kills any
+   * other holder of them (a process that got out from under the subreaper), until one finds none.
+   */
+  private readonly lateSweep = new Set<string>();
   private scanNumber = 0;
   private timer: NodeJS.Timeout | null = null;
   private timerDueAt = Number.POSITIVE_INFINITY;
+
+  constructor(
+    /**
+     * The process under which every live process of every job is found, if there is one: the
+     * launcher when it is a child subreaper (orphans of a job are re-parented to it, not to
+     * init), as pid and start time; null when it is not, or not running.
+     */
+    private readonly subreaper: () => { pid: number; startTime: number } | null = () => null,
+  ) {}
 
   /** Starts watching the tree of the job whose root process is `rootPid`. */
   watch(rootPid: number, options: TreeOptions): ProcessTree {
@@ -210,8 +224,15 @@ export class ProcessSupervisor {
     this.schedule();
     const deadline = performance.now() + END_TIMEOUT_MS;
     for (;;) {
-      this.measure([tree]);
-      if (tree.processCount === 0 || performance.now() > deadline) return;
+      const partial = this.measureUnderSubreaper(tree);
+      if (!partial) this.measure([tree]);
+      if (tree.processCount === 0 || performance.now() > deadline) {
+        // Only the subreaper's descendants were looked at: a holder of the token elsewhere (one
+        // re-parented during the walk, one started by a daemon) is found by the next full scan.
+        if (partial && tree.token) this.lateSweep.add(tree.token);
+        this.schedule();
+        return;
+      }
       tree.signal("SIGKILL");
       await delay(END_POLL_MS);
     }
@@ -219,15 +240,34 @@ export class ProcessSupervisor {
 
   /** Stops the timer; trees are no longer watched. */
   close(): void {
+    this.sweepLate(false);
     this.trees.clear();
     this.schedule();
     this.table.close();
+  }
+
+  /**
+   * Measures `tree` from the processes under the subreaper only: a few, where a full scan reads
+   * every process of the machine. False if there is no subreaper or its children cannot be read.
+   */
+  private measureUnderSubreaper(tree: ProcessTree): boolean {
+    const subreaper = this.subreaper();
+    if (subreaper === null || !this.table.scanDescendants(subreaper.pid)) return false;
+    // A pid given to another process since would have shown that process's children.
+    if (processStartTime(subreaper.pid) !== subreaper.startTime) return false;
+    this.assign([tree]);
+    return true;
   }
 
   /** One scan of `/proc`, shared by `trees`. */
   private measure(trees: readonly ProcessTree[]): void {
     if (trees.length === 0) return;
     this.table.scan();
+    this.assign(trees);
+  }
+
+  /** Gives each process of the table to its tree, and closes the scan. */
+  private assign(trees: readonly ProcessTree[]): void {
     const scan = ++this.scanNumber;
     const owner = assignTrees(this.table, trees);
     for (let row = 0; row < this.table.count; row++) {
@@ -241,19 +281,37 @@ export class ProcessSupervisor {
     this.timer = null;
     this.timerDueAt = Number.POSITIVE_INFINITY;
     this.measure([...this.trees]);
+    this.sweepLate(this.trees.size > 0);
     const now = performance.now();
     for (const tree of this.trees) tree.checkLimits(now);
     this.schedule();
   }
 
+  /**
+   * Kills (SIGKILL) every process of a full scan that holds a token of `lateSweep`; a token is
+   * dropped once a scan finds no holder of it. `scanned`: the table holds a full scan just taken.
+   */
+  private sweepLate(scanned: boolean): void {
+    if (this.lateSweep.size === 0) return;
+    if (!scanned) this.table.scan();
+    const holding = new Set<string>();
+    for (let row = 0; row < this.table.count; row++) {
+      const token = this.table.tokenAt(row);
+      if (token === null || !this.lateSweep.has(token)) continue;
+      holding.add(token);
+      sendSignal(this.table.pid[row] ?? 0, "SIGKILL");
+    }
+    for (const token of this.lateSweep) if (!holding.has(token)) this.lateSweep.delete(token);
+  }
+
   private schedule(): void {
-    if (this.trees.size === 0) {
+    if (this.trees.size === 0 && this.lateSweep.size === 0) {
       if (this.timer) clearTimeout(this.timer);
       this.timer = null;
       this.timerDueAt = Number.POSITIVE_INFINITY;
       return;
     }
-    let interval = Number.POSITIVE_INFINITY;
+    let interval = this.lateSweep.size > 0 ? DEFAULT_CHECK_INTERVAL_MS : Number.POSITIVE_INFINITY;
     for (const tree of this.trees) interval = Math.min(interval, tree.checkIntervalMs);
     const due = performance.now() + interval;
     if (this.timer && this.timerDueAt <= due) return;

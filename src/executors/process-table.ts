@@ -5,7 +5,8 @@
  * threads and zombies dropped as soon as their parent or state is known.
  *
  * `/proc/<pid>/task/<tid>/children` is not available on every kernel (CONFIG_PROC_CHILDREN), so
- * trees are built from every process's parent pid.
+ * trees are built from every process's parent pid; where it is, `scanDescendants` reads only the
+ * processes under one ancestor (the launcher, a child subreaper: see process-supervisor.ts).
  */
 import { execFileSync } from "node:child_process";
 import { closeSync, openSync, readdirSync, readFileSync, readSync } from "node:fs";
@@ -170,6 +171,27 @@ export class ProcessTable {
     }
   }
 
+  /**
+   * Reads only the descendants of process `ancestor` (children first, through
+   * `/proc/<pid>/task/<tid>/children`), not the whole machine. False, with the table left
+   * partial, where a children file cannot be read for `ancestor` (a kernel without
+   * CONFIG_PROC_CHILDREN, or `ancestor` gone): the caller then scans all of `/proc`.
+   */
+  scanDescendants(ancestor: number): boolean {
+    this.count = 0;
+    this.rowOf.clear();
+    const pending = childrenOf(ancestor);
+    if (pending === null) return false;
+    for (let next = 0; next < pending.length; next++) {
+      const pid = pending[next] ?? 0;
+      const stat = this.readStat(String(pid));
+      if (!stat || stat.state === "Z" || this.rowOf.has(pid)) continue;
+      this.add(stat);
+      for (const child of childrenOf(pid) ?? []) pending.push(child);
+    }
+    return true;
+  }
+
   /** Releases the stat files kept open between scans. */
   close(): void {
     for (const fd of this.statFiles.values()) closeQuietly(fd);
@@ -237,6 +259,20 @@ export class ProcessTable {
     this.rssBytes = widen(this.rssBytes, (n) => new Float64Array(n));
     this.cpuTicks = widen(this.cpuTicks, (n) => new Float64Array(n));
   }
+}
+
+/** The children of every thread of process `pid`; null if its children files cannot be read. */
+export function childrenOf(pid: number): number[] | null {
+  const children: number[] = [];
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const list = readFileSync(`/proc/${pid}/task/${tid}/children`, "latin1");
+      for (const child of list.split(" ")) if (child !== "" && child !== "\n") children.push(Number(child));
+    }
+  } catch {
+    return null;
+  }
+  return children;
 }
 
 function closeQuietly(fd: number): void {

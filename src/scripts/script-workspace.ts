@@ -1,5 +1,14 @@
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { type ReduceVarsModule, renderReduceVarsModule } from "./python-literal.ts";
@@ -45,12 +54,39 @@ export function prepareWorkspace(
   variables: ReduceVarsModule | null | undefined,
 ): ScriptWorkspace {
   const dir = mkdtempSync(join(tmpdir(), "autoreduce-job-"));
-  const remove = () => rmSync(dir, { recursive: true, force: true });
   try {
-    return fillWorkspace(source, variables, dir, remove);
+    return fillWorkspace(source, variables, dir);
   } catch (e) {
-    remove(); // a full disk must not leave half a workspace behind
+    removeTree(dir); // a full disk must not leave half a workspace behind
     throw e;
+  }
+}
+
+/** Removes a whole folder, whatever it holds; quiet if it is gone. */
+function removeTree(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Removes a workspace folder that holds `files` in `folders` (deepest first, the workspace last):
+ * entry by entry when it holds nothing else, as after most jobs, else the whole tree. Node's
+ * recursive `rmSync` first tries `rmdir` on every folder and reads it when that fails, twice the
+ * system calls, which was the largest single cost of a no-op job in the worker (issue 11).
+ */
+function removeWorkspace(dir: string, files: readonly string[], folders: readonly string[]): void {
+  try {
+    for (const file of files) unlinkIfPresent(file);
+    for (const folder of folders) rmdirSync(folder);
+  } catch {
+    removeTree(dir); // something more was left (a script's temporary files, __pycache__)
+  }
+}
+
+function unlinkIfPresent(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
   }
 }
 
@@ -58,7 +94,6 @@ function fillWorkspace(
   source: ScriptSource,
   variables: ReduceVarsModule | null | undefined,
   dir: string,
-  remove: () => void,
 ): ScriptWorkspace {
   const varsDir = join(dir, "vars");
   mkdirSync(varsDir);
@@ -72,14 +107,22 @@ function fillWorkspace(
     source.text !== undefined ? scriptToRun(source.path, source.text, source.hash ?? "", dir) : source.path;
   const tmpDir = join(dir, "tmp");
   mkdirSync(tmpDir);
+  const resultFile = join(dir, "result.json");
+  const files = [join(varsDir, "reduce_vars.py"), join(varsDir, "reduce_vars.json"), resultFile];
+  const folders = [varsDir, tmpDir];
+  if (script !== source.path) {
+    files.push(script);
+    folders.push(dirname(script));
+  }
+  folders.push(dir);
   return {
     script,
     varsDir,
-    resultFile: join(dir, "result.json"),
+    resultFile,
     pythonPath: [varsDir, dirname(source.path)],
     varsJson: join(varsDir, "reduce_vars.json"),
     tmpDir,
-    remove,
+    remove: () => removeWorkspace(dir, files, folders),
   };
 }
 

@@ -11,7 +11,7 @@ import type { ReduceVarsModule } from "../scripts/python-literal.ts";
 import { locateScript, scriptPresent } from "../scripts/script-location.ts";
 import { prepareScriptRun, type ScriptRun } from "../scripts/script-run.ts";
 import { additionalOutputDirs, type ScriptWorkspace } from "../scripts/script-workspace.ts";
-import { checkBeforeRun, isInside } from "./job-checks.ts";
+import { checkBeforeRun } from "./job-checks.ts";
 import { LEDGER_FOLDER, LedgerKeeper, ledgerPath } from "./job-ledger.ts";
 import { copyToAdditionalDirs } from "./output-files.ts";
 import { infrastructureFault, isDiskFullCode } from "./retry-plan.ts";
@@ -214,11 +214,9 @@ async function reportResult(
     peak_memory_bytes: result.usage.peakMemoryBytes,
   };
   if (outcome.ok) {
-    // The job ledgers' hidden folder is the workers' business, not the script's output.
-    const ledgers = join(where.outputDir, LEDGER_FOLDER);
-    const output_files = (await deps.executor.listOutput(where.outputDir, result.startedAt)).filter(
-      (file) => !isInside(file, ledgers),
-    );
+    // The job ledgers' hidden folder (a file per run) is the workers' business, not the script's
+    // output: not even looked into, or every job would stat every earlier run's ledger.
+    const output_files = await deps.executor.listOutput(where.outputDir, result.startedAt, [LEDGER_FOLDER]);
     const information = [outcome.information, logCutNote(result)].filter(Boolean).join("; ");
     const extra =
       where.convention === "isis"

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import type { ExecutionSpec } from "../../src/executors/executor.ts";
@@ -224,3 +224,84 @@ for (const launcher of LAUNCHERS)
       },
     );
   });
+
+describe("local executor: the Python launcher as a child subreaper", () => {
+  const specIn = (dir: string, marker: string, script: string): ExecutionSpec => ({
+    command: "bash",
+    args: ["-c", script],
+    cwd: dir,
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", TEST_MARKER: marker },
+    stdoutFile: join(dir, "out"),
+    stderrFile: join(dir, "err"),
+    tailLines: 5,
+    limits: { memoryBytes: null, wallSeconds: null, stallSeconds: null, checkIntervalMs: 60_000 },
+  });
+
+  test(
+    "a process that detached from its job is re-parented to the launcher, not to init",
+    TIMEOUT,
+    async () => {
+      const scratch = tempDir("autoreduce-contain-");
+      const marker = newMarker();
+      const executor = new LocalExecutor({ launcher: "python" });
+      try {
+        // The root's parent is the launcher; the daemon's parent, once the subshell that forked it
+        // has exited, is whoever adopted it (waited for, up to 5 s).
+        const script = [
+          "echo $PPID > launcher",
+          `(setsid bash -c 'echo $$ > daemon; exec sleep 300' > /dev/null 2>&1 &); ${UNTIL_DAEMON}`,
+          "d=$(cat daemon)",
+          `for i in $(seq 500); do p=$(cut -d' ' -f4 /proc/$d/stat); [ "$p" = "$PPID" ] && break; sleep 0.01; done`,
+          "echo $p > adopter",
+        ].join("\n");
+        const result = await (await executor.start(specIn(scratch.path, marker, script))).wait();
+        assert.equal(result.exitCode, 0, readFileSync(join(scratch.path, "err"), "utf8"));
+        const read = (name: string) => readFileSync(join(scratch.path, name), "utf8").trim();
+        assert.equal(read("adopter"), read("launcher"));
+        await waitFor(() => marked(marker).length === 0, "the detached process to be gone", 10_000);
+      } finally {
+        await executor.close();
+        cleanUp(marker);
+        scratch.cleanup();
+      }
+    },
+  );
+
+  test(
+    "a holder of the job's token outside the launcher's tree is still killed after the job",
+    TIMEOUT,
+    async () => {
+      const scratch = tempDir("autoreduce-contain-");
+      const marker = newMarker();
+      const executor = new LocalExecutor({ launcher: "python" });
+      try {
+        const script = `echo $${JOB_TOKEN_VARIABLE} > token; until [ -e go ]; do sleep 0.01; done`;
+        const handle = await executor.start(specIn(scratch.path, marker, script));
+        await waitFor(
+          () => readFileSync(join(scratch.path, "token"), { flag: "a+" }).length > 0,
+          "the token",
+          10_000,
+        );
+        const token = readFileSync(join(scratch.path, "token"), "utf8").trim();
+        // Started by this test, not under the launcher: only a scan of every process finds it.
+        const stranger = spawn("sleep", ["300"], {
+          env: { ...process.env, TEST_MARKER: marker, [JOB_TOKEN_VARIABLE]: token },
+          stdio: "ignore",
+        });
+        await waitFor(() => marked(marker).includes(stranger.pid ?? -1), "the stranger to run", 10_000);
+        writeFileSync(join(scratch.path, "go"), "");
+        assert.equal((await handle.wait()).exitCode, 0);
+        await waitFor(
+          () => stranger.exitCode !== null || stranger.signalCode !== null,
+          "the stranger killed",
+          10_000,
+        );
+        assert.equal(stranger.signalCode, "SIGKILL");
+      } finally {
+        await executor.close();
+        cleanUp(marker);
+        scratch.cleanup();
+      }
+    },
+  );
+});

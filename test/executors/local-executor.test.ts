@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { ExecutionLimits, ExecutionSpec } from "../../src/executors/executor.ts";
 import { ExecutionStartError } from "../../src/executors/executor.ts";
 import { LocalExecutor } from "../../src/executors/local-executor.ts";
+import { outputFilesSince } from "../../src/executors/output-listing.ts";
 import { tempDir } from "../helpers/temp-dir.ts";
 import { waitFor } from "../helpers/wait-for.ts";
 import { LAUNCHERS } from "./launchers.ts";
@@ -271,3 +272,23 @@ for (const launcher of LAUNCHERS)
       },
     );
   });
+
+describe("output listing", () => {
+  test("folders named to skip directly under the output folder are not listed", () => {
+    const scratch = tempDir("autoreduce-listing-");
+    try {
+      const since = new Date();
+      for (const folder of ["reduction_log", ".autoreduce", "sub"]) {
+        mkdirSync(join(scratch.path, folder));
+        writeFileSync(join(scratch.path, folder, "f"), "x");
+      }
+      writeFileSync(join(scratch.path, "top.nxs"), "x");
+      assert.deepEqual(outputFilesSince(scratch.path, since, [".autoreduce"]), [
+        join(scratch.path, "sub", "f"),
+        join(scratch.path, "top.nxs"),
+      ]);
+    } finally {
+      scratch.cleanup();
+    }
+  });
+});
