@@ -7,7 +7,7 @@ import { ExecutionStartError } from "../../src/executors/executor.ts";
 import { LocalExecutor } from "../../src/executors/local-executor.ts";
 import { outputFilesSince } from "../../src/executors/output-listing.ts";
 import { tempDir } from "../helpers/temp-dir.ts";
-import { waitFor } from "../helpers/wait-for.ts";
+import { TIME_SCALE, waitFor } from "../helpers/wait-for.ts";
 import { LAUNCHERS } from "./launchers.ts";
 
 const MIB = 1024 ** 2;
@@ -17,7 +17,9 @@ const NO_LIMITS: ExecutionLimits = {
   stallSeconds: null,
   checkIntervalMs: 100,
 };
-const TIMEOUT = { timeout: 10_000 };
+// Stretched like every deadline (wait-for.ts): under a load of 15 on 2 cores, two Python starts
+// and their 140 MB of writes once took over 10 s.
+const TIMEOUT = { timeout: 10_000 * TIME_SCALE };
 
 /** State and process group of a live process, read straight from /proc (independently of the executor's parser). */
 function liveStat(pid: number): { state: string; pgid: number } | null {
