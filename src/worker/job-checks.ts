@@ -26,7 +26,9 @@ export function realPathOf(path: string): string {
   const rest: string[] = [];
   for (let current = absolute; ; current = dirname(current)) {
     try {
-      return join(realpathSync(current), ...rest.reverse());
+      // The C library's realpath: one call, where Node's own walks the path in JavaScript and
+      // lstats every component (0.015 against 0.03-0.04 ms a call, several calls per job).
+      return join(realpathSync.native(current), ...rest.reverse());
     } catch {
       if (dirname(current) === current) return absolute;
       rest.push(basename(current));

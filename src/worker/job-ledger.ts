@@ -91,13 +91,28 @@ export function readLedger(path: string): LedgerView {
 /** Writes a ledger entry whole (a reader never sees half of it). Throws on I/O errors. */
 export function writeLedger(path: string, entry: Omit<LedgerEntry, "at">): void {
   const partial = `${path}.${process.pid}.tmp`;
+  const text = `${JSON.stringify({ ...entry, at: new Date().toISOString() })}\n`;
   try {
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(partial, `${JSON.stringify({ ...entry, at: new Date().toISOString() })}\n`);
+    writePartial(partial, text);
     renameSync(partial, path);
   } catch (e) {
     rmSync(partial, { force: true }); // a full disk must not leave the partial file behind
     throw e;
+  }
+}
+
+/**
+ * Writes the partial file, making the ledger folder only when it is missing: it exists after a
+ * folder's first job, and a recursive mkdir of an existing folder costs a failed mkdir and a
+ * stat, twice per job.
+ */
+function writePartial(partial: string, text: string): void {
+  try {
+    writeFileSync(partial, text);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    mkdirSync(dirname(partial), { recursive: true });
+    writeFileSync(partial, text);
   }
 }
 

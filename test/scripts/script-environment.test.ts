@@ -81,3 +81,26 @@ test("pass-through names and prefixes come in; an inherited PYTHONPATH goes afte
   assert.equal(env.PGPASSWORD, undefined);
   assert.equal(env.AUTOREDUCE_STOMP_PASSWORD, undefined);
 });
+
+test("only the values of the names a script gets are read from the worker's environment", () => {
+  // Each read of a process.env value is a getenv call; a worker has dozens of names a script never gets.
+  const read: string[] = [];
+  const source = new Proxy(WORKER_ENV, {
+    get(target, name, receiver) {
+      if (typeof name === "string") read.push(name);
+      return Reflect.get(target, name, receiver);
+    },
+  });
+  const env = scriptEnvironment(source, { passthrough: ["CONDA_*"], fixed: {} }, JOB);
+  assert.equal(env.CONDA_PREFIX, "/opt/conda");
+  assert.deepEqual(read.sort(), [
+    "CONDA_DEFAULT_ENV",
+    "CONDA_PREFIX",
+    "HOME",
+    "LANG",
+    "LC_ALL",
+    "PATH",
+    "TZ",
+    "USER",
+  ]);
+});

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { pino } from "pino";
@@ -59,6 +59,36 @@ describe("the job ledger's verdict", () => {
         { ...readLedger(path).entry, at: "" },
         { job: "job-1#1", state: "reported", host: "node-a", pid: 7, at: "" },
       );
+    } finally {
+      scratch.cleanup();
+    }
+  });
+});
+
+describe("writing a ledger", () => {
+  test("makes the ledger folder when it is missing, also when it was removed after a first write", () => {
+    const scratch = tempDir();
+    try {
+      const path = ledgerPath(join(scratch.path, "out"), "/archive/RUN_1.nxs.h5");
+      writeLedger(path, { job: "job-1#1", state: "running", host: "node-a", pid: 7 });
+      assert.equal(readLedger(path).entry?.state, "running");
+      rmSync(join(scratch.path, "out"), { recursive: true });
+      writeLedger(path, { job: "job-1#1", state: "reported", host: "node-a", pid: 7 });
+      assert.equal(readLedger(path).entry?.state, "reported");
+      assert.deepEqual(readdirSync(join(scratch.path, "out", ".autoreduce")), ["RUN_1.nxs.h5.job"]);
+    } finally {
+      scratch.cleanup();
+    }
+  });
+
+  test("an unwritable ledger folder throws and leaves no partial file", () => {
+    const scratch = tempDir();
+    try {
+      const out = join(scratch.path, "out");
+      writeFileSync(out, "a file where the output folder should be");
+      const path = ledgerPath(out, "/archive/RUN_1.nxs.h5");
+      assert.throws(() => writeLedger(path, { job: "job-1#1", state: "running", host: "node-a", pid: 7 }));
+      assert.deepEqual(readdirSync(scratch.path), ["out"]);
     } finally {
       scratch.cleanup();
     }
