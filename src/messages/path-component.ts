@@ -13,13 +13,20 @@ const ALLOWED = /^[A-Za-z0-9._-]+$/;
  * become folders under the output root; this keeps every one of them inside it.
  */
 export function pathComponentProblem(value: string): string | null {
+  const shape = nameShapeProblem(value);
+  if (shape) return shape;
+  if (!ALLOWED.test(value))
+    return `${JSON.stringify(value)} may hold only letters, digits, ".", "_" and "-" (it becomes a folder name)`;
+  if (value.startsWith(".")) return `${JSON.stringify(value)} must not start with "." (a hidden name)`;
+  return null;
+}
+
+/** What both kinds of name must be: not empty, not too long, not `.` or `..`. */
+function nameShapeProblem(value: string): string | null {
   if (value.length === 0) return "must not be empty";
   if (value.length > PATH_COMPONENT_MAX_LENGTH)
     return `is ${value.length} characters long (at most ${PATH_COMPONENT_MAX_LENGTH})`;
   if (value === "." || value === "..") return `must not be "${value}"`;
-  if (!ALLOWED.test(value))
-    return `${JSON.stringify(value)} may hold only letters, digits, ".", "_" and "-" (it becomes a folder name)`;
-  if (value.startsWith(".")) return `${JSON.stringify(value)} must not start with "." (a hidden name)`;
   return null;
 }
 
@@ -41,10 +48,8 @@ function hasSeparatorOrControl(value: string): boolean {
  * run, never reduced and never made into a folder.
  */
 export function experimentProblem(value: string): string | null {
-  if (value.length === 0) return "must not be empty";
-  if (value.length > PATH_COMPONENT_MAX_LENGTH)
-    return `is ${value.length} characters long (at most ${PATH_COMPONENT_MAX_LENGTH})`;
-  if (value === "." || value === "..") return `must not be "${value}"`;
+  const shape = nameShapeProblem(value);
+  if (shape) return shape;
   if (hasSeparatorOrControl(value))
     return `${JSON.stringify(value)} may hold only letters, digits, punctuation and spaces (no "/", "\\" or control characters)`;
   return null;

@@ -1,6 +1,6 @@
 import { closeSync, constants, fstatSync, openSync } from "node:fs";
 import { isAbsolute } from "node:path";
-import { isInside, realPathOf } from "./job-checks.ts";
+import { rootHolding } from "./job-checks.ts";
 
 /**
  * The SNS agent's intake checks (`BaseProcessor._process_data`), for `worker.sns_compatible`: a
@@ -17,16 +17,11 @@ export function agentIntakeProblem(body: Record<string, unknown>, archiveRoots: 
   // The agent formats its own attribute, still None when the key is absent.
   if (!("data_file" in body)) return "data_file is missing: None";
   const dataFile = String(body.data_file);
-  const fileProblem = insideRoots(dataFile, archiveRoots) ? dataFileOpenProblem(dataFile) : null;
+  const inside = isAbsolute(dataFile) && rootHolding(dataFile, archiveRoots) !== null;
+  const fileProblem = inside ? dataFileOpenProblem(dataFile) : null;
   if (fileProblem) return fileProblem;
   for (const [key, text] of REQUIRED) if (!(key in body)) return text;
   return null;
-}
-
-function insideRoots(path: string, roots: string[]): boolean {
-  if (!isAbsolute(path)) return false;
-  const real = realPathOf(path);
-  return roots.some((root) => isInside(real, realPathOf(root)));
 }
 
 const REQUIRED = [

@@ -37,7 +37,7 @@ export function realPathOf(path: string): string {
 }
 
 /** The first root (links resolved) that holds `path` (links resolved), or null. */
-function rootHolding(path: string, roots: string[]): string | null {
+export function rootHolding(path: string, roots: string[]): string | null {
   const real = realPathOf(path);
   return roots.find((root) => isInside(real, realPathOf(root))) ?? null;
 }
