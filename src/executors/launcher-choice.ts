@@ -1,6 +1,5 @@
-import { accessSync, constants } from "node:fs";
-import { delimiter, join } from "node:path";
 import { packageFile } from "../package-files.ts";
+import { findExecutable } from "./executable-path.ts";
 
 /**
  * Which launcher starts a LocalExecutor's scripts. Both do the same duties and speak the same
@@ -27,7 +26,7 @@ export function chooseLauncher(
   wanted: LauncherKind | undefined = undefined,
   path = process.env.PATH ?? "",
 ): LauncherProgram {
-  const python = wanted === "node" ? null : findOnPath("python3", path);
+  const python = wanted === "node" ? null : findExecutable("python3", path);
   if (python !== null)
     // -I: no user site, no PYTHON* variables (the worker's environment is not the launcher's
     // business); -S: no site module, which alone is a third of the process's memory.
@@ -45,19 +44,4 @@ export function chooseLauncher(
     args: [NODE_LAUNCHER],
     description: `node (${process.execPath}; no python3 on PATH)`,
   };
-}
-
-/** The first executable `name` in the PATH list `path`, or null. */
-export function findOnPath(name: string, path: string): string | null {
-  for (const dir of path.split(delimiter)) {
-    if (!dir) continue;
-    const candidate = join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return null;
 }

@@ -1,5 +1,5 @@
-import { accessSync, constants, statSync } from "node:fs";
-import { delimiter, isAbsolute, join, resolve } from "node:path";
+import { statSync } from "node:fs";
+import { join, resolve } from "node:path";
 import {
   fillTemplate,
   instrumentSettings,
@@ -52,21 +52,4 @@ export function scriptPresent(path: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** Finds an executable on PATH (or checks an absolute path); null if there is none. */
-export function findExecutable(command: string, path = process.env.PATH ?? ""): string | null {
-  const candidates =
-    isAbsolute(command) || command.includes("/")
-      ? [command]
-      : path.split(delimiter).map((d) => join(d, command));
-  for (const candidate of candidates) {
-    try {
-      accessSync(candidate, constants.X_OK);
-      if (statSync(candidate).isFile()) return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return null;
 }

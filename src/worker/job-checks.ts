@@ -1,6 +1,6 @@
 import { accessSync, constants, mkdirSync, realpathSync, statSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, resolve, sep } from "node:path";
-import { findExecutable } from "../scripts/script-location.ts";
+import { findExecutable } from "../executors/executable-path.ts";
 
 /**
  * What the checks before a run found:
