@@ -41,7 +41,7 @@ await build({
   platform: "node",
   target: "node20",
   // Native or WebAssembly packages load their own files: resolve them from node_modules at run time.
-  external: ["better-sqlite3", "h5wasm", "pg-native"],
+  external: ["better-sqlite3", "h5wasm", "pg-native", "@node-rs/argon2"],
   banner: {
     js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
   },

@@ -45,18 +45,21 @@ export async function startListener(c: PartContext): Promise<RunningPart> {
 }
 
 /**
- * The JSON API on `api.host:api.port`. A taken port fails the start (or, with `portFallback`, a
+ * The web application (pages and the JSON API) on `api.host:api.port`. A taken port fails the start (or, with `portFallback`, a
  * free port is used); an error of the listening server later fails the part.
  */
 export async function startWeb(c: PartContext): Promise<RunningPart> {
-  const { startApiServer } = await import("../web/api-server.ts");
+  const { startWebServer } = await import("../web/web-server.tsx");
+  const { loginMethods } = await import("../web/auth/login-methods.ts");
   const database = required(c, "web");
+  const methods = await loginMethods(c.config, database, c.log);
   const listen = (port: number) =>
-    startApiServer({
+    startWebServer({
       ...c,
       database,
       host: c.config.api.host,
       port,
+      loginMethods: methods,
     });
   // The shared token of earlier versions: say once that it no longer opens anything.
   if (process.env.AUTOREDUCE_API_TOKEN)
@@ -69,8 +72,8 @@ export async function startWeb(c: PartContext): Promise<RunningPart> {
     return listen(0);
   });
   server.app.server.on("error", (e) => c.fail(e));
-  c.say(`API: ${server.url}/api/v1/runs`);
-  return { stop: () => server.app.close(), details: () => ({ url: server.url }) };
+  c.say(`web: open ${server.url}/ (API under ${server.url}/api/v1/)`);
+  return { stop: () => server.close(), details: () => ({ url: server.url }) };
 }
 
 function required(c: PartContext, part: string) {

@@ -3,7 +3,13 @@ import type { Config } from "../config/load-config.ts";
 import { loadConfig } from "../config/load-config.ts";
 import type { ReductionChange } from "../coordinator/coordinator.ts";
 import { type DemoInstrument, startDemoInstrument } from "../demo/demo-instrument.ts";
-import { DEMO_EXPERIMENT, DEMO_INSTRUMENT, DEMO_PORT, prepareDemo } from "../demo/demo-setup.ts";
+import {
+  DEMO_EXPERIMENT,
+  DEMO_INSTRUMENT,
+  DEMO_PORT,
+  ensureDemoLogin,
+  prepareDemo,
+} from "../demo/demo-setup.ts";
 import { PARTS, type PartName } from "../service/part-registry.ts";
 import type { RestartPolicy } from "../service/restart-policy.ts";
 import { configFromOption, connect } from "./cli-context.ts";
@@ -61,6 +67,14 @@ async function serve(options: ServeOptions): Promise<void> {
     if (options.port !== undefined) config = { ...config, api: { ...config.api, port: options.port } };
   }
   const c = await connect(config, "serve", undefined, "now");
+  if (options.demo && c.database) {
+    const login = await ensureDemoLogin(c.database, config.data_dir);
+    say(
+      login.password
+        ? `demo: sign in as "${login.username}" with password ${login.password} (also in ${login.file}); ${DEMO_INSTRUMENT} is readable without signing in`
+        : `demo: sign in as "${login.username}" with the password in ${login.file}`,
+    );
+  }
   const wanted: Record<PartName, boolean> = {
     coordinator: true,
     worker: options.worker,

@@ -504,6 +504,65 @@ const ApiSchema = z
   })
   .prefault({});
 
+const InstrumentName = z.string().regex(/^[A-Za-z0-9_]+$/, "instrument names are letters, digits, _");
+
+/** Sign-in through an LDAP directory (web/auth/ldap-login.ts); null: off. */
+const LdapSchema = z.strictObject({
+  /** `ldap://host:389` or `ldaps://host:636`. */
+  url: z.string().regex(/^ldaps?:\/\//, "an ldap:// or ldaps:// URL"),
+  /** The DN to bind as, with `{username}`: `uid={username},ou=people,dc=facility,dc=org`. */
+  user_dn: z.string().includes("{username}", { message: "must contain {username}" }),
+  /** Groups (DNs) whose members are administrators; membership read from the group's `member`/`uniqueMember`. */
+  admin_groups: z.array(z.string().min(1)).default([]),
+  /** Instrument → group DNs whose members are its scientists. */
+  scientist_groups: z.record(InstrumentName, z.array(z.string().min(1))).default({}),
+  /** Seconds to wait for the directory. Default 5. */
+  timeout_seconds: z.number().positive().default(5),
+});
+
+/** Sign-in through an OpenID Connect provider (web/auth/oidc-login.ts); null: off. */
+const OidcSchema = z.strictObject({
+  /** The issuer URL (its `/.well-known/openid-configuration` is read at start). */
+  issuer: z.string().url(),
+  client_id: z.string().min(1),
+  /** File holding the client secret (relative to `data_dir`); never in the config itself. */
+  client_secret_file: z.string().min(1),
+  /** The button's text: "Sign in with <label>". Default the issuer's host. */
+  label: z.string().min(1).optional(),
+  /** Claim holding the user name. Default `preferred_username` (then `sub`). */
+  username_claim: z.string().min(1).default("preferred_username"),
+  /** Claim holding group names (a list); used for the two mappings below. Default `groups`. */
+  groups_claim: z.string().min(1).default("groups"),
+  /** Group names whose members are administrators. */
+  admin_groups: z.array(z.string().min(1)).default([]),
+  /** Instrument → group names whose members are its scientists. */
+  scientist_groups: z.record(InstrumentName, z.array(z.string().min(1))).default({}),
+  /** Allow an http:// issuer (tests, a provider on loopback). Default false. */
+  allow_insecure_http: z.boolean().default(false),
+});
+
+const WebSchema = z
+  .strictObject({
+    /** Instruments anyone may read without signing in (runs, plots, logs; never changes). Default none. */
+    anonymous_read: z.array(InstrumentName).default([]),
+    /** The address people open (`https://autoreduce.facility.org`); used for OIDC redirects and links. Default: the listen address. */
+    public_url: z.string().url().nullable().default(null),
+    /** Send session cookies only over HTTPS. Default: true when `public_url` is https. */
+    secure_cookies: z.boolean().optional(),
+    /** A session ends this long after sign-in. Default 12 hours. */
+    session_hours: z.number().positive().default(12),
+    /** ... or after this long without a request. Default 120 minutes. */
+    idle_minutes: z.number().positive().default(120),
+    /** Local accounts (argon2id passwords kept in the database). Default true. */
+    local_login: z.boolean().default(true),
+    ldap: LdapSchema.nullable().default(null),
+    oidc: OidcSchema.nullable().default(null),
+    /** Failed sign-ins allowed per client address and user name in `login_window_minutes`. Default 10. */
+    login_attempts: z.number().int().positive().default(10),
+    login_window_minutes: z.number().positive().default(5),
+  })
+  .prefault({});
+
 const SecuritySchema = z
   .strictObject({
     /**
@@ -537,6 +596,8 @@ export const ConfigSchema = z.strictObject({
   output: OutputSchema,
   worker: WorkerSchema,
   api: ApiSchema,
+  /** The web application: who may sign in how, what anyone may read. */
+  web: WebSchema,
   /** Daemon heartbeats and how `autoreduce status` judges them. */
   heartbeat: HeartbeatSchema,
   /** Resolves reductions left `running` or `queued` by a worker that is gone. */

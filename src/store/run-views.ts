@@ -49,6 +49,8 @@ export interface RunQuery {
   limit?: number | undefined;
   runNumber?: number | undefined;
   status?: string | undefined;
+  /** Only runs of these instruments or these experiments (what a viewer may see); absent: all. */
+  visibleTo?: { instruments: string[]; experiments: string[] } | undefined;
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
@@ -100,6 +102,16 @@ export async function listRuns(database: SqlDatabase, query: RunQuery = {}): Pro
   if (query.instrument) q = q.where("instruments.name", "=", query.instrument.toUpperCase());
   if (query.runNumber !== undefined) q = q.where("runs.run_number", "=", query.runNumber);
   if (query.status) q = q.where("jobs.status", "=", query.status as ReductionStatus);
+  const visible = query.visibleTo;
+  if (visible) {
+    if (visible.instruments.length === 0 && visible.experiments.length === 0) return [];
+    q = q.where((eb) =>
+      eb.or([
+        ...(visible.instruments.length > 0 ? [eb("instruments.name", "in", visible.instruments)] : []),
+        ...(visible.experiments.length > 0 ? [eb("experiments.reference", "in", visible.experiments)] : []),
+      ]),
+    );
+  }
   if (!query.allVersions) {
     q = q.where(({ eb, selectFrom }) =>
       eb(

@@ -15,6 +15,97 @@ export interface StateSchema {
   heartbeats: HeartbeatsTable;
   routing_rules: RoutingRulesTable;
   api_tokens: ApiTokensTable;
+  users: UsersTable;
+  user_instruments: UserInstrumentsTable;
+  experiment_members: ExperimentMembersTable;
+  sessions: SessionsTable;
+  plots: PlotsTable;
+  site_settings: SiteSettingsTable;
+  queue_depth_samples: QueueDepthSamplesTable;
+}
+
+/** A person who signs in to the web application (migration 008). */
+export interface UsersTable {
+  id: Generated<number>;
+  /** Unique; the name people sign in with and the catalog lists members by. */
+  username: string;
+  display_name: string | null;
+  email: string | null;
+  /** argon2id hash (`local` accounts only); null for LDAP and OIDC accounts. */
+  password_hash: string | null;
+  /** Where the account signs in: `local`, `ldap`, `oidc`. */
+  provider: string;
+  /** 1: administrator of everything. */
+  admin: number;
+  /** JSON object: notification preferences and the like. */
+  preferences: string;
+  created_at: number;
+  last_login_at: number | null;
+  /** Set: may no longer sign in (sessions and tokens stop working). */
+  disabled_at: number | null;
+}
+
+/** A person's role on an instrument: `scientist` (sees and changes everything of it). */
+export interface UserInstrumentsTable {
+  user_id: number;
+  /** Upper case. */
+  instrument: string;
+  role: string;
+  granted_by: string | null;
+  granted_at: number;
+}
+
+/** Who belongs to an experiment (from the catalog): by user name, so it can precede a first sign-in. */
+export interface ExperimentMembersTable {
+  experiment: string;
+  username: string;
+  /** `catalog` (imported or from an ICAT/ONCat adapter) or `local` (added by hand). */
+  source: string;
+  added_at: number;
+}
+
+/** A signed-in browser. The cookie holds a random id; only its SHA-256 is stored. */
+export interface SessionsTable {
+  id_hash: string;
+  user_id: number;
+  /** The CSRF token every form and htmx request of this session must carry. */
+  csrf_token: string;
+  created_at: number;
+  last_seen_at: number;
+  expires_at: number;
+  /** How the person signed in: `local`, `ldap`, `oidc`. */
+  provider: string;
+}
+
+/** A plot published by a script (or its SNS `publish_plot`) for a run; the latest is shown. */
+export interface PlotsTable {
+  id: Generated<number>;
+  instrument: string;
+  run_number: number;
+  /** The run's version it belongs to (the latest when uploaded); null: not known. */
+  version: number | null;
+  name: string;
+  /** JSON `{data, layout}`: the figure as parsed and checked, never the uploaded HTML. */
+  figure: string;
+  /** What was uploaded: `plotly-json`, `plotly-div`, `series`. */
+  source: string;
+  uploaded_by: string | null;
+  created_at: number;
+}
+
+/** Site-wide settings changed from the admin page (`banner`). */
+export interface SiteSettingsTable {
+  key: string;
+  value: string;
+  updated_by: string | null;
+  updated_at: number;
+}
+
+/** Queue depths sampled by the web process, for the admin page's 24-hour chart. */
+export interface QueueDepthSamplesTable {
+  sampled_at: number;
+  queue: string;
+  depth: number;
 }
 
 /** Who may change things through the API: one row per token holder (see token-store.ts). */
@@ -35,6 +126,8 @@ export interface ApiTokensTable {
   revoked_at: number | null;
   /** Last accepted use (recorded at most once a minute). */
   last_used_at: number | null;
+  /** A personal token (made on the account page): acts as this user, with the user's permissions. */
+  user_id: number | null;
 }
 
 /** Where a variable set applies: the script's defaults, runs from a number on, or one experiment. */
@@ -76,6 +169,10 @@ export interface ExperimentsTable {
   /** IPTS-1234 (SNS) or an RB number (ISIS). */
   reference: string;
   created_at: number;
+  /** From the catalog (migration 008). */
+  title: string | null;
+  /** JSON object of catalog metadata (PI, dates, proposal…); null: none imported. */
+  catalog: string | null;
 }
 
 export interface RunsTable {

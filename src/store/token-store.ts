@@ -14,7 +14,7 @@ import type { SqlDatabase } from "./state-database.ts";
  */
 
 /** What a token allows; checked per route by the API (web/api-permission.ts). */
-export type TokenRole = "admin" | "scientist" | "read";
+export type TokenRole = "admin" | "scientist" | "read" | "user";
 export const TOKEN_ROLES: readonly TokenRole[] = ["admin", "scientist", "read"];
 
 /** A token holder as the API sees it after authentication (never the secret, never its hash). */
@@ -24,6 +24,8 @@ export interface TokenHolder {
   role: TokenRole;
   /** Instruments a `scientist` may change (upper case); empty for other roles. */
   instruments: string[];
+  /** A personal token (role `user`): the person it acts as, with their permissions. */
+  userId: number | null;
 }
 
 /** A token as `autoreduce token list` shows it. */
@@ -55,7 +57,10 @@ export function hashToken(token: string): string {
  * `admin`, `read`, `scientist` with `instruments`, or the short form `scientist:MARI,WISH`.
  * Pure; throws TokenRefused with what is wrong.
  */
-export function parseTokenRole(role: string, instruments: string[] = []): Omit<TokenHolder, "id" | "name"> {
+export function parseTokenRole(
+  role: string,
+  instruments: string[] = [],
+): Omit<TokenHolder, "id" | "name" | "userId"> {
   const [base = "", listed] = role.split(":", 2);
   const all = [...(listed ? listed.split(",") : []), ...instruments].map((i) => i.trim()).filter(Boolean);
   if (!TOKEN_ROLES.includes(base as TokenRole))
@@ -77,13 +82,19 @@ export async function createToken(
     instruments?: string[];
     expiresAt?: number | null;
     createdBy?: string | null;
+    /** A personal token: acts as this user (its role is then `user`, whatever `role` says). */
+    userId?: number | null;
   },
   now = Date.now(),
 ): Promise<{ token: string; record: TokenRecord }> {
   if (!NAME.test(wanted.name))
     throw new TokenRefused(`bad token name "${wanted.name}": letters, digits and _ . @ - (up to 100)`);
   if (/^\d+$/.test(wanted.name)) throw new TokenRefused("a token name cannot be only digits (ids are)");
-  const { role, instruments } = parseTokenRole(wanted.role, wanted.instruments);
+  const userId = wanted.userId ?? null;
+  const { role, instruments } =
+    userId === null
+      ? parseTokenRole(wanted.role, wanted.instruments)
+      : { role: "user" as TokenRole, instruments: [] };
   const taken = await database.db
     .selectFrom("api_tokens")
     .select("id")
@@ -104,6 +115,7 @@ export async function createToken(
       expires_at: wanted.expiresAt ?? null,
       revoked_at: null,
       last_used_at: null,
+      user_id: userId,
     })
     .returning(["id"])
     .executeTakeFirstOrThrow();
@@ -119,6 +131,7 @@ export async function createToken(
       expires_at: wanted.expiresAt ?? null,
       revoked_at: null,
       last_used_at: null,
+      userId,
     },
   };
 }
@@ -133,6 +146,7 @@ const COLUMNS = [
   "expires_at",
   "revoked_at",
   "last_used_at",
+  "user_id",
 ] as const;
 
 /** A token row as read for people: everything but the hash. */
@@ -150,6 +164,7 @@ function record(row: Row): TokenRecord {
     expires_at: n(row.expires_at),
     revoked_at: n(row.revoked_at),
     last_used_at: n(row.last_used_at),
+    userId: n(row.user_id),
   };
 }
 
@@ -201,6 +216,6 @@ export async function authenticateToken(
       eb.or([eb("last_used_at", "is", null), eb("last_used_at", "<", now - LAST_USED_RESOLUTION_MS)]),
     )
     .execute();
-  const { id, name, role, instruments } = record(row);
-  return { id, name, role, instruments };
+  const { id, name, role, instruments, userId } = record(row);
+  return { id, name, role, instruments, userId };
 }

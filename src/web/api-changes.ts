@@ -1,13 +1,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
-import { cancelRun, type OperationDeps, requestRerun, setVariables } from "../coordinator/operations.ts";
+import { cancelRun, requestRerun, setVariables } from "../coordinator/operations.ts";
 import { InfrastructureError } from "../failures/infrastructure-error.ts";
 import { RefusedError } from "../failures/refused-error.ts";
 import { describeIssues } from "../messages/message-error.ts";
 import { parseRunRanges } from "../scripts/run-ranges.ts";
 import { setPaused } from "../store/reduction-store.ts";
-import type { TokenHolder } from "../store/token-store.ts";
-import { permission, rerunCapRole } from "./api-permission.ts";
+import type { SqlDatabase } from "../store/state-database.ts";
+import { canManageInstrument, rerunCapRole, type Viewer } from "./auth/viewer.ts";
+import type { WebContext } from "./web-context.ts";
 
 const Instrument = z.string().regex(/^[A-Za-z0-9_]+$/);
 const RerunBody = z.strictObject({
@@ -23,80 +24,100 @@ const VariablesBody = z.strictObject({
   values: z.record(z.string(), z.unknown()),
 });
 const InstrumentParams = z.object({ instrument: Instrument });
+const RunParams = z.object({ instrument: Instrument, run: z.coerce.number().int().nonnegative() });
+
+/** The experiments of these runs of an instrument (runs not recorded are left out). */
+export async function experimentsOfRuns(
+  database: SqlDatabase,
+  instrument: string,
+  runs: readonly number[],
+): Promise<Map<number, string>> {
+  const out = new Map<number, string>();
+  for (let i = 0; i < runs.length; i += 500) {
+    const rows = await database.db
+      .selectFrom("runs")
+      .innerJoin("instruments", "instruments.id", "runs.instrument_id")
+      .innerJoin("experiments", "experiments.id", "runs.experiment_id")
+      .select(["runs.run_number", "experiments.reference"])
+      .where("instruments.name", "=", instrument.toUpperCase())
+      .where("runs.run_number", "in", runs.slice(i, i + 500))
+      .execute();
+    for (const r of rows) out.set(Number(r.run_number), r.reference);
+  }
+  return out;
+}
 
 /**
- * The API routes that change things (re-run, set variables, cancel, pause). Each needs an
- * `Authorization: Bearer` token (see bearer-auth.ts) whose role covers the instrument
- * (api-permission.ts): none or an invalid one is 401, one without the right 403. Who did it is
- * the token's name, never a field of the body.
+ * May `viewer` re-run (or cancel) these runs: the instrument's scientists and admins always;
+ * an experimenter when every run belongs to one of their experiments (runs not recorded are the
+ * operation's to refuse).
  */
-export function registerChangeRoutes(app: FastifyInstance, deps: OperationDeps): void {
-  const guard = async (request: FastifyRequest, reply: FastifyReply) => {
-    const params = InstrumentParams.safeParse(request.params);
-    // Bad parameters from a caller with a token: the route's own parsing answers 400.
-    const instrument = params.success ? params.data.instrument : "";
-    const verdict = permission(request.holder, { instrument });
-    if (verdict === "forbidden" && !params.success) return;
-    if (verdict === "unauthenticated")
-      return reply
-        .code(401)
-        .header("www-authenticate", 'Bearer realm="autoreduce"')
-        .send({ error: "this needs an API token (Authorization: Bearer …); see `autoreduce token create`" });
-    if (verdict === "forbidden")
-      return reply.code(403).send({
-        error: `token "${request.holder?.name}" (${request.holder?.role}) may not change ${instrument.toUpperCase()}`,
-      });
-  };
-  const who = (request: FastifyRequest): TokenHolder => {
-    if (!request.holder) throw new Error("a change route ran without its guard");
-    return request.holder;
-  };
-  // By the error's kind: refused input is the caller's to fix (422); an unreachable database or
-  // broker is worth trying again later (503); anything else is a defect (500).
-  const fail = (reply: FastifyReply, e: unknown) => {
-    if (e instanceof RefusedError) return reply.code(422).send({ error: e.message });
-    if (e instanceof InfrastructureError)
-      return reply.code(503).header("retry-after", "30").send({ error: e.message });
-    throw e;
-  };
+export async function mayChangeRuns(
+  database: SqlDatabase,
+  viewer: Viewer,
+  instrument: string,
+  runs: readonly number[],
+): Promise<boolean> {
+  if (canManageInstrument(viewer, instrument)) return true;
+  if (viewer.kind === "anonymous" || viewer.memberOf.size === 0) return false;
+  const experiments = await experimentsOfRuns(database, instrument, runs);
+  return [...experiments.values()].every((e) => viewer.memberOf.has(e));
+}
+
+/** Answers an operation's failure by its kind: refused input 422, unreachable database or broker 503. */
+export function operationFailed(reply: FastifyReply, e: unknown): FastifyReply {
+  if (e instanceof RefusedError) return reply.code(422).send({ error: e.message });
+  if (e instanceof InfrastructureError)
+    return reply.code(503).header("retry-after", "30").send({ error: e.message });
+  throw e;
+}
+
+/**
+ * The API routes that change things (re-run, set variables, cancel, pause). The caller is the
+ * request's viewer (a bearer token, or a signed-in browser with its CSRF token): nobody is 401,
+ * someone without the right 403. Who did it is the viewer's name, never a field of the body.
+ */
+export function registerChangeRoutes(app: FastifyInstance, ctx: WebContext): void {
+  const deps = { config: ctx.config, database: ctx.database, transport: ctx.transport, log: ctx.log };
   const parse = <T extends z.ZodType>(schema: T, value: unknown, reply: FastifyReply): z.infer<T> | null => {
     const result = schema.safeParse(value);
     if (result.success) return result.data;
     reply.code(400).send({ error: "bad request", detail: describeIssues(result.error, value) });
     return null;
   };
+  const who = (request: FastifyRequest): string => request.viewer.name ?? "anonymous";
 
-  app.post("/api/v1/runs/:instrument/rerun", { preHandler: guard }, async (request, reply) => {
-    const params = parse(z.object({ instrument: Instrument }), request.params, reply);
+  app.post("/api/v1/runs/:instrument/rerun", async (request, reply) => {
+    if (request.viewer.kind === "anonymous") return ctx.deny(request, reply, "re-runs");
+    const params = parse(InstrumentParams, request.params, reply);
     const body = params && parse(RerunBody, request.body, reply);
     if (!params || !body) return reply;
+    const instrument = params.instrument.toUpperCase();
     try {
-      const holder = who(request);
-      const role = rerunCapRole(holder);
+      const role = rerunCapRole(request.viewer, instrument);
       const runs =
         typeof body.runs === "string"
-          ? parseRunRanges(body.runs, { maxCount: deps.config.rerun_caps[role] })
+          ? parseRunRanges(body.runs, { maxCount: ctx.config.rerun_caps[role] })
           : body.runs;
+      if (!(await mayChangeRuns(ctx.database, request.viewer, instrument, runs)))
+        return ctx.deny(request, reply, `re-runs of ${instrument} runs outside your experiments`);
       const { dry_run, runs: _runs, ...rest } = body;
       return await requestRerun(
         deps,
-        {
-          ...rest,
-          instrument: params.instrument.toUpperCase(),
-          run_numbers: runs,
-          role,
-          started_by: holder.name,
-        },
+        { ...rest, instrument, run_numbers: runs, role, started_by: who(request) },
         dry_run ?? false,
       );
     } catch (e) {
-      return fail(reply, e);
+      return operationFailed(reply, e);
     }
   });
-  app.post("/api/v1/instruments/:instrument/variables", { preHandler: guard }, async (request, reply) => {
-    const params = parse(z.object({ instrument: Instrument }), request.params, reply);
-    const body = params && parse(VariablesBody, request.body, reply);
-    if (!params || !body) return reply;
+  app.post("/api/v1/instruments/:instrument/variables", async (request, reply) => {
+    const params = parse(InstrumentParams, request.params, reply);
+    if (!params) return reply;
+    if (!canManageInstrument(request.viewer, params.instrument))
+      return ctx.deny(request, reply, `changes to ${params.instrument.toUpperCase()}`);
+    const body = parse(VariablesBody, request.body, reply);
+    if (!body) return reply;
     try {
       const set = {
         instrument: params.instrument,
@@ -104,30 +125,29 @@ export function registerChangeRoutes(app: FastifyInstance, deps: OperationDeps):
         experiment: body.experiment,
         values: body.values,
       };
-      return await setVariables(deps, { ...set, by: who(request).name });
+      return await setVariables(deps, { ...set, by: who(request) });
     } catch (e) {
-      return fail(reply, e);
+      return operationFailed(reply, e);
     }
   });
-  app.post("/api/v1/runs/:instrument/:run/cancel", { preHandler: guard }, async (request, reply) => {
-    const params = parse(
-      z.object({ instrument: Instrument, run: z.coerce.number().int().nonnegative() }),
-      request.params,
-      reply,
-    );
+  app.post("/api/v1/runs/:instrument/:run/cancel", async (request, reply) => {
+    const params = parse(RunParams, request.params, reply);
     if (!params) return reply;
+    if (!(await mayChangeRuns(ctx.database, request.viewer, params.instrument, [params.run])))
+      return ctx.deny(request, reply, `run ${params.run} of ${params.instrument.toUpperCase()}`);
     try {
-      const by = who(request).name;
-      return { cancelled_version: await cancelRun(deps, params.instrument, params.run, by) };
+      return { cancelled_version: await cancelRun(deps, params.instrument, params.run, who(request)) };
     } catch (e) {
-      return fail(reply, e);
+      return operationFailed(reply, e);
     }
   });
   for (const action of ["pause", "resume"] as const) {
-    app.post(`/api/v1/instruments/:instrument/${action}`, { preHandler: guard }, async (request, reply) => {
-      const params = parse(z.object({ instrument: Instrument }), request.params, reply);
+    app.post(`/api/v1/instruments/:instrument/${action}`, async (request, reply) => {
+      const params = parse(InstrumentParams, request.params, reply);
       if (!params) return reply;
-      if (!(await setPaused(deps.database, params.instrument, action === "pause"))) {
+      if (!canManageInstrument(request.viewer, params.instrument))
+        return ctx.deny(request, reply, `changes to ${params.instrument.toUpperCase()}`);
+      if (!(await setPaused(ctx.database, params.instrument, action === "pause"))) {
         return reply.code(404).send({ error: `no instrument ${params.instrument.toUpperCase()} with runs` });
       }
       return { instrument: params.instrument.toUpperCase(), paused: action === "pause" };

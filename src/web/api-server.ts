@@ -1,23 +1,17 @@
-import Fastify, { type FastifyInstance } from "fastify";
+import type { FastifyInstance } from "fastify";
 import { z } from "zod";
-import type { Config } from "../config/load-config.ts";
-import type { Logger } from "../logging/logger.ts";
 import { describeIssues } from "../messages/message-error.ts";
 import { jobDetail, listJobs } from "../store/job-views.ts";
 import { listRuns, runEvents, scriptTexts, statusCounts } from "../store/run-views.ts";
 import { JOB_KINDS } from "../store/schema.ts";
-import type { SqlDatabase } from "../store/state-database.ts";
 import { variableSets } from "../store/variable-store.ts";
 import { queueDepths } from "../transport/queue-depths.ts";
-import type { Transport } from "../transport/transport.ts";
-import { registerChangeRoutes } from "./api-changes.ts";
-import { registerBearerAuth } from "./bearer-auth.ts";
+import { canAdminister, canReadInstrument, canReadRun, runScope } from "./auth/viewer.ts";
+import type { WebContext } from "./web-context.ts";
 
+const InstrumentName = z.string().regex(/^[A-Za-z0-9_]+$/);
 const RunsQuery = z.strictObject({
-  instrument: z
-    .string()
-    .regex(/^[A-Za-z0-9_]+$/)
-    .optional(),
+  instrument: InstrumentName.optional(),
   all_versions: z.enum(["true", "false", "1", "0"]).optional(),
   limit: z.coerce.number().int().min(1).max(5000).optional(),
 });
@@ -31,83 +25,93 @@ const JobsQuery = z.strictObject({
   before: z.coerce.number().int().min(1).optional(),
 });
 const JobParams = z.strictObject({ job_id: z.string().min(1).max(100) });
-const InstrumentParams = z.strictObject({ instrument: z.string().regex(/^[A-Za-z0-9_]+$/) });
+const InstrumentParams = z.strictObject({ instrument: InstrumentName });
 const RunParams = z.strictObject({
-  instrument: z.string().regex(/^[A-Za-z0-9_]+$/),
+  instrument: InstrumentName,
   run: z.coerce.number().int().nonnegative(),
 });
 
 /**
- * The JSON API under /api/v1/. `GET /api/v1/runs` returns the same objects as `autoreduce runs
- * --json`. Reads are open (it listens on 127.0.0.1 by default: do not expose it beyond the
- * machine before the web application brings read permissions); changes need a per-holder bearer
- * token (bearer-auth.ts, api-changes.ts).
+ * The JSON API's reads under /api/v1/. `GET /api/v1/runs` returns the same objects as
+ * `autoreduce runs --json`, limited to what the caller may see: without a session or token it
+ * answers 401, unless the instrument asked for (or, without one, some instrument) is open to
+ * anonymous reading (`web.anonymous_read`). Jobs, status and queue depths are for administrators
+ * (and `read`/`admin` tokens).
  */
-export async function startApiServer(deps: {
-  config: Config;
-  database: SqlDatabase;
-  transport: Transport;
-  host: string;
-  port: number;
-  log: Logger;
-}): Promise<{ app: FastifyInstance; url: string }> {
-  const app = Fastify({ logger: false });
+export function registerApiReads(app: FastifyInstance, ctx: WebContext): void {
+  const { database } = ctx;
   const bad = (issues: z.ZodError) => ({ error: "bad request", detail: describeIssues(issues) });
 
-  registerBearerAuth(app, deps.database, deps.log);
-
-  app.get("/healthz", async () => ({ ok: true }));
   app.get("/api/v1/runs", async (request, reply) => {
     const query = RunsQuery.safeParse(request.query);
     if (!query.success) return reply.code(400).send(bad(query.error));
+    const v = request.viewer;
+    const { instrument } = query.data;
+    const scope = runScope(v);
+    if (instrument !== undefined) {
+      // An experimenter may read their experiments' runs of any instrument: filtered below.
+      if (!canReadInstrument(v, instrument) && (scope.all || scope.experiments.length === 0))
+        return ctx.deny(request, reply, `runs of ${instrument.toUpperCase()}`);
+    } else if (!scope.all && scope.instruments.length === 0 && scope.experiments.length === 0) {
+      return ctx.deny(request, reply, "runs");
+    }
     const all = query.data.all_versions === "true" || query.data.all_versions === "1";
-    return listRuns(deps.database, {
-      instrument: query.data.instrument,
+    return listRuns(database, {
+      instrument,
       allVersions: all,
       limit: query.data.limit,
+      visibleTo: scope.all ? undefined : scope,
     });
   });
   app.get("/api/v1/runs/:instrument/:run", async (request, reply) => {
     const params = RunParams.safeParse(request.params);
     if (!params.success) return reply.code(400).send(bad(params.error));
     const { instrument, run } = params.data;
-    const versions = await listRuns(deps.database, { instrument, runNumber: run, allVersions: true });
-    if (versions.length === 0)
-      return reply.code(404).send({ error: `no run ${run} of ${instrument.toUpperCase()}` });
-    const texts = await scriptTexts(deps.database, instrument, run);
+    const versions = await listRuns(database, { instrument, runNumber: run, allVersions: true });
+    const first = versions[0];
+    if (!first) {
+      if (!canReadInstrument(request.viewer, instrument))
+        return ctx.deny(request, reply, `run ${run} of ${instrument.toUpperCase()}`);
+      return ctx.notFound(request, reply, `no run ${run} of ${instrument.toUpperCase()}`);
+    }
+    if (!canReadRun(request.viewer, first))
+      return ctx.deny(request, reply, `run ${run} of ${first.instrument}`);
+    const texts = await scriptTexts(database, instrument, run);
     return {
       versions: versions.map((v) => ({ ...v, script_text: texts[v.job_id] ?? null })),
-      events: await runEvents(deps.database, instrument, run),
+      events: await runEvents(database, instrument, run),
     };
   });
   // Jobs of every kind alike; `next_before` (the last id, when the page is full) asks for the next page.
   app.get("/api/v1/jobs", async (request, reply) => {
+    if (!canAdminister(request.viewer) && !request.viewer.readAll)
+      return ctx.deny(request, reply, "the job list");
     const query = JobsQuery.safeParse(request.query);
     if (!query.success) return reply.code(400).send(bad(query.error));
     const limit = query.data.limit ?? 100;
-    const jobs = await listJobs(deps.database, { ...query.data, limit });
+    const jobs = await listJobs(database, { ...query.data, limit });
     return { jobs, next_before: jobs.length === limit ? (jobs.at(-1)?.id ?? null) : null };
   });
   app.get("/api/v1/jobs/:job_id", async (request, reply) => {
+    if (!canAdminister(request.viewer) && !request.viewer.readAll) return ctx.deny(request, reply, "jobs");
     const params = JobParams.safeParse(request.params);
     if (!params.success) return reply.code(400).send(bad(params.error));
-    const detail = await jobDetail(deps.database, params.data.job_id);
+    const detail = await jobDetail(database, params.data.job_id);
     return detail ?? reply.code(404).send({ error: `no job ${params.data.job_id}` });
   });
   app.get("/api/v1/instruments/:instrument/variables", async (request, reply) => {
     const params = InstrumentParams.safeParse(request.params);
     if (!params.success) return reply.code(400).send(bad(params.error));
-    return { sets: await variableSets(deps.database, params.data.instrument) };
+    if (!canReadInstrument(request.viewer, params.data.instrument))
+      return ctx.deny(request, reply, `variables of ${params.data.instrument}`);
+    return { sets: await variableSets(database, params.data.instrument) };
   });
-  app.get("/api/v1/status", async () => ({
-    reductions: await statusCounts(deps.database),
-    queues: await queueDepths(deps.transport, deps.config),
-  }));
-  registerChangeRoutes(app, deps);
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ error: `no such route: ${request.method} ${request.url}` }),
-  );
-
-  const address = await app.listen({ host: deps.host, port: deps.port });
-  return { app, url: address };
+  app.get("/api/v1/status", async (request, reply) => {
+    if (!canAdminister(request.viewer) && !request.viewer.readAll)
+      return ctx.deny(request, reply, "the status");
+    return {
+      reductions: await statusCounts(database),
+      queues: await queueDepths(ctx.transport, ctx.config),
+    };
+  });
 }

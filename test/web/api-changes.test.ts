@@ -8,7 +8,7 @@ import { recordReadyRun } from "../../src/store/run-store.ts";
 import { createToken, listTokens, revokeToken } from "../../src/store/token-store.ts";
 import { parseBrokers } from "../../src/transport/stomp/broker-list.ts";
 import { StompTransport } from "../../src/transport/stomp/stomp-transport.ts";
-import { startApiServer } from "../../src/web/api-server.ts";
+import { startWebServer } from "../../src/web/web-server.tsx";
 import { openStack, type Stack } from "../helpers/in-process.ts";
 
 describe("JSON API: changes need a holder's token whose role covers the instrument", () => {
@@ -58,7 +58,7 @@ describe("JSON API: changes need a holder's token whose role covers the instrume
     tokens.revoked = await make("gone-admin", "admin");
     await revokeToken(stack.database, "gone-admin");
     tokens.unknown = "ar_this-token-was-never-made-by-anyone-at-all-1234";
-    ({ app, url } = await startApiServer({
+    ({ app, url } = await startWebServer({
       ...stack,
       log: silentLogger(),
       host: "127.0.0.1",
@@ -135,7 +135,9 @@ describe("JSON API: changes need a holder's token whose role covers the instrume
       tokens.mari,
     );
     assert.equal(set.status, 200);
-    const sets = (await (await fetch(`${url}/api/v1/instruments/MARI/variables`)).json()) as {
+    const sets = (await (
+      await fetch(`${url}/api/v1/instruments/MARI/variables`, { headers: { authorization: `Bearer ${tokens.mari}` } })
+    ).json()) as {
       sets: Array<{ created_by: string }>;
     };
     assert.equal(sets.sets.at(-1)?.created_by, "mari-scientist");
@@ -152,7 +154,7 @@ describe("JSON API: changes need a holder's token whose role covers the instrume
       onError: () => {},
       onConnectionChange: () => {},
     });
-    const other = await startApiServer({
+    const other = await startWebServer({
       ...stack,
       transport: unreachable,
       log: silentLogger(),

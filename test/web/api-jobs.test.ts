@@ -5,7 +5,8 @@ import { silentLogger } from "../../src/logging/logger.ts";
 import { createJob } from "../../src/store/job-store.ts";
 import { recordReadyRun } from "../../src/store/run-store.ts";
 import { listRuns } from "../../src/store/run-views.ts";
-import { startApiServer } from "../../src/web/api-server.ts";
+import { createToken } from "../../src/store/token-store.ts";
+import { startWebServer } from "../../src/web/web-server.tsx";
 import { openStack, type Stack } from "../helpers/in-process.ts";
 
 /** The fields of `runs --json` and `GET /api/v1/runs` before jobs came: the operator contract. */
@@ -48,8 +49,9 @@ describe("JSON API: jobs of every kind, read-only", () => {
   let app: FastifyInstance;
   let url = "";
   let watchJobId = "";
+  let token = "";
   const get = async (path: string) => {
-    const response = await fetch(`${url}${path}`);
+    const response = await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${token}` } });
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
   };
 
@@ -84,7 +86,8 @@ describe("JSON API: jobs of every kind, read-only", () => {
     for (const subject of ["t1", "t2", "t3"]) {
       await createJob(stack.database, { kind: "trigger", subject, reason: "trigger", startedBy: "beamline" });
     }
-    ({ app, url } = await startApiServer({ ...stack, log: silentLogger(), host: "127.0.0.1", port: 0 }));
+    token = (await createToken(stack.database, { name: "dashboard", role: "read" })).token;
+    ({ app, url } = await startWebServer({ ...stack, log: silentLogger(), host: "127.0.0.1", port: 0 }));
   });
   after(async () => {
     await app.close();
@@ -144,6 +147,11 @@ describe("JSON API: jobs of every kind, read-only", () => {
       [["watch", { changed: "/cal.yaml" }]],
     );
     assert.equal((await get("/api/v1/jobs/no-such-job")).status, 404);
+  });
+
+  test("without a token the job list is 401 and a run list with nothing open to anonymous readers too", async () => {
+    for (const path of ["/api/v1/jobs", "/api/v1/runs", "/api/v1/status"])
+      assert.equal((await fetch(`${url}${path}`)).status, 401, path);
   });
 
   test("GET /api/v1/runs is unchanged: reductions only, the same objects as before", async () => {

@@ -35,6 +35,7 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
         name: "bot",
         role: "scientist",
         instruments: ["MARI"],
+        userId: null,
       });
       assert.equal(await authenticateToken(database, token, t0 + 10_000), null, "expired");
       assert.equal(await authenticateToken(database, `${token}x`, t0 + 1), null, "not that token");

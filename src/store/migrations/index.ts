@@ -7,6 +7,7 @@ import { jobsMigration } from "./004-jobs.ts";
 import { apiTokensMigration } from "./005-api-tokens.ts";
 import { routeExecutorMigration } from "./006-route-executor.ts";
 import { routeWorkersMigration } from "./007-route-workers.ts";
+import { webMigration } from "./008-web.ts";
 
 /** Numbered migrations of the state database, the same on SQLite and PostgreSQL. Never edit a released one. */
 export function stateMigrations(dialect: Dialect): Record<string, Migration> {
@@ -18,5 +19,6 @@ export function stateMigrations(dialect: Dialect): Record<string, Migration> {
     "005-api-tokens": apiTokensMigration(dialect),
     "006-route-executor": routeExecutorMigration(),
     "007-route-workers": routeWorkersMigration(),
+    "008-web": webMigration(dialect),
   };
 }

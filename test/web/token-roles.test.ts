@@ -1,37 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { parseTokenRole, type TokenHolder, TokenRefused } from "../../src/store/token-store.ts";
-import { permission, rerunCapRole } from "../../src/web/api-permission.ts";
-
-const holder = (role: TokenHolder["role"], instruments: string[] = []): TokenHolder => ({
-  id: 1,
-  name: "h",
-  role,
-  instruments,
-});
-
-test("permission: who may change which instrument", () => {
-  const cases: Array<[TokenHolder | null, string, string]> = [
-    [null, "MARI", "unauthenticated"],
-    [holder("admin"), "MARI", "allow"],
-    [holder("admin"), "anything", "allow"],
-    [holder("scientist", ["MARI"]), "MARI", "allow"],
-    [holder("scientist", ["MARI"]), "mari", "allow"],
-    [holder("scientist", ["MARI", "WISH"]), "WISH", "allow"],
-    [holder("scientist", ["MARI"]), "WISH", "forbidden"],
-    [holder("scientist", []), "MARI", "forbidden"],
-    [holder("read"), "MARI", "forbidden"],
-  ];
-  for (const [who, instrument, wanted] of cases)
-    assert.equal(permission(who, { instrument }), wanted, `${JSON.stringify(who)} on ${instrument}`);
-});
-
-test("the re-run cap of a token's role", () => {
-  assert.deepEqual(
-    [rerunCapRole(holder("admin")), rerunCapRole(holder("scientist", ["X"])), rerunCapRole(holder("read"))],
-    ["admin", "staff", "user"],
-  );
-});
+import { parseTokenRole, TokenRefused } from "../../src/store/token-store.ts";
 
 test("token roles: the forms accepted and the reasons for refusal", () => {
   const ok: Array<[string, string[], unknown]> = [
