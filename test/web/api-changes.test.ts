@@ -136,7 +136,9 @@ describe("JSON API: changes need a holder's token whose role covers the instrume
     );
     assert.equal(set.status, 200);
     const sets = (await (
-      await fetch(`${url}/api/v1/instruments/MARI/variables`, { headers: { authorization: `Bearer ${tokens.mari}` } })
+      await fetch(`${url}/api/v1/instruments/MARI/variables`, {
+        headers: { authorization: `Bearer ${tokens.mari}` },
+      })
     ).json()) as {
       sets: Array<{ created_by: string }>;
     };
