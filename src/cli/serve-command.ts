@@ -30,7 +30,7 @@ interface ServeOptions {
 export function serveCommand(): Command {
   return new Command("serve")
     .description(
-      "run every part on one machine (coordinator, worker, web API, listener), restarting a part that fails",
+      "run every part on one machine (coordinator, worker, web application, listener), restarting a part that fails",
     )
     .option("--config <file>", "configuration file (default ./autoreduce.yaml)")
     .option("--demo", "run with a simulated DEMO instrument that writes a NeXus run every few seconds")
@@ -39,11 +39,11 @@ export function serveCommand(): Command {
       "with --demo: folder for the config, database, archive, output and autoreduce.log (default: a new scratch folder)",
     )
     .addOption(
-      new Option("--port <port>", `JSON API port (overrides api.port; the demo's is ${DEMO_PORT})`).argParser(
+      new Option("--port <port>", `web port, pages and API (overrides api.port; the demo's is ${DEMO_PORT})`).argParser(
         Number,
       ),
     )
-    .option("--no-api", "do not serve the JSON API")
+    .option("--no-api", "do not serve the web application and its API")
     .option("--no-listener", "do not watch the archive")
     .option("--no-worker", "do not run reductions in this process")
     .addOption(

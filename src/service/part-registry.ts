@@ -83,7 +83,7 @@ export const PARTS: readonly PartDeclaration[] = [
   {
     name: "web",
     description:
-      "serve the JSON API on api.host:api.port (needs the database and the transport; changes need a token: `autoreduce token create`)",
+      "serve the web application (pages at /, the JSON API at /api/v1/) on api.host:api.port (needs the database and the transport; people sign in, scripts use tokens: `autoreduce token create`)",
     needs: { database: true, transport: true },
     role: "web",
     recordsHeartbeats: false,

@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { type Daemon, startDaemon, waitForRun } from "../helpers/deployment.ts";
 import { tempDir } from "../helpers/temp-dir.ts";
 import { waitFor } from "../helpers/wait-for.ts";
+import { signIn } from "../helpers/web-stack.ts";
 
 const scratch = tempDir("autoreduce-demo-test-");
 const cleanups: Array<() => unknown> = [];
@@ -46,11 +47,21 @@ test("serve --demo: simulated runs appear and are really reduced, in the termina
     "every bank has counts",
   );
   await waitFor(() => /DEMO \d+ v0: completed/.test(serve.output()), "the terminal to show a completed run");
-  const api = /API: (http:\/\/\S+)\/api\/v1\/runs/.exec(serve.output())?.[1];
+  const api = /web: open (http:\/\/\S+)\/ /.exec(serve.output())?.[1];
+  // DEMO is open to anonymous readers.
   const runs = (await (await fetch(`${api}/api/v1/runs?instrument=DEMO`)).json()) as Array<{
     status: string;
   }>;
   assert.ok(runs.some((r) => r.status === "completed"));
+  // The printed login works, and is in DIR/demo-credentials (one line, mode 0600).
+  const credentials = join(scratch.path, "demo-credentials");
+  assert.equal(statSync(credentials).mode & 0o777, 0o600);
+  const [user, password] = readFileSync(credentials, "utf8").trim().split(" ");
+  assert.equal(user, "admin");
+  assert.match(serve.output(), new RegExp(`sign in as "admin" with password ${password}`));
+  const session = await signIn(api ?? "", user ?? "", password ?? "");
+  const jobs = await session.get("/api/v1/jobs");
+  assert.equal(jobs.status, 200, "the demo admin reads the admin-only job list");
 });
 
 test("serve --demo's terminal shows short human lines, and the JSON log lines go to DIR/autoreduce.log", async () => {
@@ -82,7 +93,7 @@ test("serve --demo falls back to a free port when its port is taken, and says wh
   const serve = demo(["--data-dir", dir.path, "--port", String(taken)]);
   await waitFor(() => serve.output().includes("running; press Ctrl-C"), "the demo to run", 30_000);
   assert.match(serve.output(), new RegExp(`port ${taken} is taken: using a free port instead`));
-  const api = /API: (http:\/\/127\.0\.0\.1:(\d+))\/api\/v1\/runs/.exec(serve.output());
+  const api = /web: open (http:\/\/127\.0\.0\.1:(\d+))\/ /.exec(serve.output());
   assert.ok(api, serve.output());
   assert.notEqual(Number(api[2]), taken);
   assert.equal((await fetch(`${api[1]}/healthz`)).status, 200);

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import {
+  cli,
   type Daemon,
   type Deployment,
   makeDeployment,
@@ -27,12 +28,13 @@ describe("end to end: serve on the embedded default (real processes, real files)
   let d: Deployment;
   let serve: Daemon;
   let api = "";
+  let auth: Record<string, string> = {};
 
   const startServe = async () => {
     serve = startDaemon(["serve", "--config", d.configFile]);
     api =
       (await waitFor(
-        () => /API: (http:\/\/\S+)\/api\/v1\/runs/.exec(serve.output())?.[1],
+        () => /web: open (http:\/\/\S+)\/ /.exec(serve.output())?.[1],
         "the API address",
         20_000,
       )) ?? "";
@@ -43,6 +45,19 @@ describe("end to end: serve on the embedded default (real processes, real files)
     d.writeScript("TEST", REDUCE);
     d.writeScript("FAIL", FAIL);
     await startServe();
+    // Reads need credentials (no instrument here is open to anonymous readers): a read token.
+    const made = await cli([
+      "token",
+      "create",
+      "--config",
+      d.configFile,
+      "--name",
+      "e2e-reader",
+      "--role",
+      "read",
+    ]);
+    assert.equal(made.code, 0, made.stderr);
+    auth = { authorization: `Bearer ${made.stdout.trim()}` };
   });
   after(async () => {
     await serve.stop();
@@ -63,13 +78,15 @@ describe("end to end: serve on the embedded default (real processes, real files)
     assert.ok(existsSync(join(run.output_dir ?? "", "TEST_1.nxs.h5.reduced.txt")));
     assert.match(readFileSync(run.log_file ?? "", "utf8"), /reducing/);
 
-    const fromApi = (await (await fetch(`${api}/api/v1/runs`)).json()) as Array<Record<string, unknown>>;
+    const fromApi = (await (await fetch(`${api}/api/v1/runs`, { headers: auth })).json()) as Array<
+      Record<string, unknown>
+    >;
     const fromCli = await runsJson(d.configFile);
     assert.deepEqual(
       fromApi.find((r) => r.run_number === 1),
       fromCli.find((r) => r.run_number === 1) as unknown,
     );
-    const detail = (await (await fetch(`${api}/api/v1/runs/TEST/1`)).json()) as {
+    const detail = (await (await fetch(`${api}/api/v1/runs/TEST/1`, { headers: auth })).json()) as {
       events: Array<{ destination: string }>;
     };
     assert.deepEqual(
@@ -122,9 +139,14 @@ describe("end to end: serve on the embedded default (real processes, real files)
   });
 
   test("bad requests to the API get a 400 with the reason", async () => {
-    const response = await fetch(`${api}/api/v1/runs?limit=abc`);
+    const response = await fetch(`${api}/api/v1/runs?limit=abc`, { headers: auth });
     assert.equal(response.status, 400);
     assert.match(((await response.json()) as { detail: string }).detail, /limit/);
-    assert.equal((await fetch(`${api}/api/v1/runs/TEST/999`)).status, 404);
+    assert.equal((await fetch(`${api}/api/v1/runs/TEST/999`, { headers: auth })).status, 404);
+    assert.equal(
+      (await fetch(`${api}/api/v1/runs`)).status,
+      401,
+      "no credentials, nothing open to anonymous readers",
+    );
   });
 });
