@@ -3,13 +3,7 @@ import type { Config } from "../config/load-config.ts";
 import { loadConfig } from "../config/load-config.ts";
 import type { ReductionChange } from "../coordinator/coordinator.ts";
 import { type DemoInstrument, startDemoInstrument } from "../demo/demo-instrument.ts";
-import {
-  DEMO_EXPERIMENT,
-  DEMO_INSTRUMENT,
-  DEMO_PORT,
-  ensureDemoLogin,
-  prepareDemo,
-} from "../demo/demo-setup.ts";
+import { DEMO_EXPERIMENT, DEMO_INSTRUMENT, DEMO_PORT, prepareDemo } from "../demo/demo-setup.ts";
 import { PARTS, type PartName } from "../service/part-registry.ts";
 import type { RestartPolicy } from "../service/restart-policy.ts";
 import { configFromOption, connect } from "./cli-context.ts";
@@ -39,9 +33,10 @@ export function serveCommand(): Command {
       "with --demo: folder for the config, database, archive, output and autoreduce.log (default: a new scratch folder)",
     )
     .addOption(
-      new Option("--port <port>", `web port, pages and API (overrides api.port; the demo's is ${DEMO_PORT})`).argParser(
-        Number,
-      ),
+      new Option(
+        "--port <port>",
+        `web port, pages and API (overrides api.port; the demo's is ${DEMO_PORT})`,
+      ).argParser(Number),
     )
     .option("--no-api", "do not serve the web application and its API")
     .option("--no-listener", "do not watch the archive")
@@ -68,6 +63,7 @@ async function serve(options: ServeOptions): Promise<void> {
   }
   const c = await connect(config, "serve", undefined, "now");
   if (options.demo && c.database) {
+    const { ensureDemoLogin } = await import("../web/auth/demo-login.ts");
     const login = await ensureDemoLogin(c.database, config.data_dir);
     say(
       login.password
