@@ -1,6 +1,6 @@
 import type { Logger } from "../../logging/logger.ts";
 import type { SqlDatabase } from "../../store/state-database.ts";
-import { createUser, findUser, USERNAME, UserRefused } from "../../store/user-store.ts";
+import { createUser, findUser, USERNAME } from "../../store/user-store.ts";
 
 /** Someone a directory (LDAP) or identity provider (OIDC) vouched for, with the roles its groups give. */
 export interface ExternalIdentity {
@@ -73,9 +73,9 @@ export async function signInExternal(
       },
       now,
     ).catch(async (e: unknown) => {
-      // Two first sign-ins at once: the other one made the user.
+      // Two first sign-ins at once: the other one made the user (its check or the unique index refused ours).
       const made = await findUser(database, username);
-      if (e instanceof UserRefused && made?.provider === who.provider) return made;
+      if (made?.provider === who.provider) return made;
       throw e;
     });
   }
