@@ -38,7 +38,6 @@ async function start(owner: number | null): Promise<void> {
   const pg = await ensurePostgres();
   if (pg.started) state.started.push("postgresql");
   const ldap = await ensureSlapd(); // a private slapd for the LDAP sign-in tests
-  if (ldap?.started) state.started.push("slapd");
   writeFileSync(SHARED_STATE_FILE, JSON.stringify(state));
   const env = [
     `AUTOREDUCE_TEST_ACTIVEMQ=${amq.url}`,
@@ -48,7 +47,7 @@ async function start(owner: number | null): Promise<void> {
   ].join("\n");
   console.log(env);
   console.error(
-    `services: ActiveMQ ${amq.url}, RabbitMQ STOMP ${rabbit.url}, PostgreSQL ${pg.url} (ready in ${((Date.now() - began) / 1000).toFixed(1)} s)`,
+    `services: ActiveMQ ${amq.url}, RabbitMQ STOMP ${rabbit.url}, PostgreSQL ${pg.url}, LDAP ${ldap?.url ?? "none"} (ready in ${((Date.now() - began) / 1000).toFixed(1)} s)`,
   );
 }
 
@@ -65,7 +64,7 @@ async function stop(owner: number | null): Promise<void> {
     await new ActiveMQ(SHARED_ACTIVEMQ_DIR, state.activemqPort).stop();
   }
   if (state.started.includes("rabbitmq")) stopRabbitNode();
-  if (state.started.includes("slapd")) await stopSlapd();
+  await stopSlapd(); // our private instance only, even if an earlier run started it
   // PostgreSQL is left running even if we started it: other projects on the machine may use it.
   rmSync(SHARED_STATE_FILE, { force: true });
 }

@@ -216,9 +216,9 @@ export class Slapd {
  * said on stderr and null is returned, so the other tests still run (the LDAP tests then fail,
  * saying why).
  */
-export async function ensureSlapd(): Promise<{ url: string; started: boolean } | null> {
+export async function ensureSlapd(): Promise<{ url: string } | null> {
   const running = Slapd.running(SHARED_SLAPD_DIR);
-  if (running) return { url: running.url, started: false };
+  if (running) return { url: running.url };
   const server = new Slapd(SHARED_SLAPD_DIR, await freePort());
   try {
     await server.start();
@@ -228,10 +228,10 @@ export async function ensureSlapd(): Promise<{ url: string; started: boolean } |
     console.error(`services: no LDAP server for the tests: ${e instanceof Error ? e.message : String(e)}`);
     return null;
   }
-  return { url: server.url, started: true };
+  return { url: server.url };
 }
 
-/** Stops the shared directory server, if it runs. */
+/** Stops the shared directory server, if it runs (it is always ours: a private instance, never the machine's). */
 export async function stopSlapd(): Promise<void> {
   await Slapd.running(SHARED_SLAPD_DIR)?.stop();
 }
