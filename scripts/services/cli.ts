@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // The real servers the tests talk to: ActiveMQ (STOMP), RabbitMQ's STOMP plugin, PostgreSQL.
+// Also a private OpenLDAP slapd (AUTOREDUCE_TEST_LDAP) for the LDAP sign-in tests.
 // Usage: node --import tsx scripts/services/cli.ts start|stop|status [--owner PID]
 //   start   installs what is missing (apt-get, as root), starts what is not running, and prints
 //           (or writes to FILE) the AUTOREDUCE_TEST_* variables the tests read;
@@ -12,6 +13,7 @@ import { ensurePostgres } from "./postgres-server.ts";
 import { freePort, isAlive, portOpen } from "./process-tools.ts";
 import { ensureRabbitStomp, stopRabbitNode } from "./rabbitmq.ts";
 import { SHARED_ACTIVEMQ_DIR, SHARED_STATE_FILE, type SharedState } from "./shared.ts";
+import { ensureSlapd, SHARED_SLAPD_DIR, Slapd, stopSlapd } from "./slapd.ts";
 
 const RABBIT_STOMP_PORT = 61614;
 
@@ -35,15 +37,17 @@ async function start(owner: number | null): Promise<void> {
   if (rabbit.startedNode) state.started.push("rabbitmq");
   const pg = await ensurePostgres();
   if (pg.started) state.started.push("postgresql");
+  const ldap = await ensureSlapd(); // a private slapd for the LDAP sign-in tests
   writeFileSync(SHARED_STATE_FILE, JSON.stringify(state));
   const env = [
     `AUTOREDUCE_TEST_ACTIVEMQ=${amq.url}`,
     `AUTOREDUCE_TEST_RABBITMQ=${rabbit.url}`,
     `AUTOREDUCE_TEST_POSTGRES=${pg.url}`,
+    ...(ldap ? [`AUTOREDUCE_TEST_LDAP=${ldap.url}`] : []),
   ].join("\n");
   console.log(env);
   console.error(
-    `services: ActiveMQ ${amq.url}, RabbitMQ STOMP ${rabbit.url}, PostgreSQL ${pg.url} (ready in ${((Date.now() - began) / 1000).toFixed(1)} s)`,
+    `services: ActiveMQ ${amq.url}, RabbitMQ STOMP ${rabbit.url}, PostgreSQL ${pg.url}, LDAP ${ldap?.url ?? "none"} (ready in ${((Date.now() - began) / 1000).toFixed(1)} s)`,
   );
 }
 
@@ -60,6 +64,7 @@ async function stop(owner: number | null): Promise<void> {
     await new ActiveMQ(SHARED_ACTIVEMQ_DIR, state.activemqPort).stop();
   }
   if (state.started.includes("rabbitmq")) stopRabbitNode();
+  await stopSlapd(); // our private instance only, even if an earlier run started it
   // PostgreSQL is left running even if we started it: other projects on the machine may use it.
   rmSync(SHARED_STATE_FILE, { force: true });
 }
@@ -74,6 +79,8 @@ async function status(): Promise<void> {
     `RabbitMQ STOMP: ${(await portOpen(RABBIT_STOMP_PORT)) ? `port ${RABBIT_STOMP_PORT}` : "not listening"}`,
   );
   console.log(`PostgreSQL: ${(await portOpen(5432)) ? "port 5432" : "not listening"}`);
+  const ldap = Slapd.running(SHARED_SLAPD_DIR);
+  console.log(`LDAP (slapd): ${ldap ? `${ldap.url} (pid ${ldap.pid()})` : "not running"}`);
 }
 
 const [command, flag, value] = process.argv.slice(2);

@@ -510,7 +510,10 @@ const InstrumentName = z.string().regex(/^[A-Za-z0-9_]+$/, "instrument names are
 const LdapSchema = z.strictObject({
   /** `ldap://host:389` or `ldaps://host:636`. */
   url: z.string().regex(/^ldaps?:\/\//, "an ldap:// or ldaps:// URL"),
-  /** The DN to bind as, with `{username}`: `uid={username},ou=people,dc=facility,dc=org`. */
+  /**
+   * The DN to bind as, with `{username}`: `uid={username},ou=people,dc=facility,dc=org`. The name
+   * is put in lower case and escaped (RFC 4514); names other than letters, digits and `_.@-` are refused.
+   */
   user_dn: z.string().includes("{username}", { message: "must contain {username}" }),
   /** Groups (DNs) whose members are administrators; membership read from the group's `member`/`uniqueMember`. */
   admin_groups: z.array(z.string().min(1)).default([]),
@@ -522,7 +525,7 @@ const LdapSchema = z.strictObject({
 
 /** Sign-in through an OpenID Connect provider (web/auth/oidc-login.ts); null: off. */
 const OidcSchema = z.strictObject({
-  /** The issuer URL (its `/.well-known/openid-configuration` is read at start). */
+  /** The issuer URL; its `/.well-known/openid-configuration` is read at the first sign-in (again after a failure). */
   issuer: z.string().url(),
   client_id: z.string().min(1),
   /** File holding the client secret (relative to `data_dir`); never in the config itself. */
@@ -531,6 +534,14 @@ const OidcSchema = z.strictObject({
   label: z.string().min(1).optional(),
   /** Claim holding the user name. Default `preferred_username` (then `sub`). */
   username_claim: z.string().min(1).default("preferred_username"),
+  /**
+   * Scopes asked for. Default `openid profile email`; add the one your provider needs to put the
+   * groups claim in the ID token (often `groups`). Must include `openid`.
+   */
+  scopes: z
+    .array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, "a scope is one word"))
+    .default(["openid", "profile", "email"])
+    .refine((s) => s.includes("openid"), "must include openid"),
   /** Claim holding group names (a list); used for the two mappings below. Default `groups`. */
   groups_claim: z.string().min(1).default("groups"),
   /** Group names whose members are administrators. */
@@ -539,6 +550,8 @@ const OidcSchema = z.strictObject({
   scientist_groups: z.record(InstrumentName, z.array(z.string().min(1))).default({}),
   /** Allow an http:// issuer (tests, a provider on loopback). Default false. */
   allow_insecure_http: z.boolean().default(false),
+  /** Seconds to wait for each answer of the provider (discovery, code exchange). Default 10. */
+  timeout_seconds: z.number().positive().default(10),
 });
 
 const WebSchema = z

@@ -156,6 +156,7 @@ export async function startWebServer(deps: WebServerDeps): Promise<WebServer> {
     return reply;
   });
   registerLogin(app, ctx, methods);
+  for (const method of methods) method.routes?.(app, ctx); // OIDC: its redirect and callback
   registerApiReads(app, ctx);
   registerChangeRoutes(app, ctx);
   for (const register of WEB_MODULES) register(app, ctx);

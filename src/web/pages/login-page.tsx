@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { createSession, deleteSession } from "../../store/session-store.ts";
-import { findUser, passwordHashOf, recordLogin } from "../../store/user-store.ts";
+import { findUser, passwordHashOf, recordLogin, userById } from "../../store/user-store.ts";
 import { verifyPassword } from "../auth/passwords.ts";
 import { PRE_SESSION_COOKIE, SESSION_COOKIE } from "../auth/request-viewer.ts";
 import { CsrfField, Layout, type PageFrame } from "../views/layout.tsx";
@@ -20,6 +20,16 @@ export interface LoginMethod {
   /** OIDC: where the "Sign in with …" button goes, and its text. */
   startUrl?: string;
   label?: string;
+  /** Routes of its own (OIDC: the redirect and the provider's callback), registered with the others. */
+  routes?: (app: FastifyInstance, ctx: WebContext) => void;
+}
+
+/**
+ * A sign-in provider cannot answer now (directory down or too slow): said as such on the form,
+ * rather than "wrong password", and not counted as a failed attempt. The message is for people.
+ */
+export class ProviderUnavailable extends Error {
+  override readonly name = "ProviderUnavailable";
 }
 
 /** Where to go after signing in: a path on this site only (never another host). */
@@ -88,8 +98,7 @@ export function LoginForm({
  */
 export function registerLogin(app: FastifyInstance, ctx: WebContext, methods: LoginMethod[]): void {
   const { config, database } = ctx;
-  const secure = config.web.secure_cookies ?? config.web.public_url?.startsWith("https:") ?? false;
-  const lifetimeMs = config.web.session_hours * 3_600_000;
+  const secure = secureCookies(config);
   const attempts = new LoginAttempts(config.web.login_attempts, config.web.login_window_minutes * 60_000);
 
   const preSession = (request: FastifyRequest, reply: FastifyReply): string => {
@@ -138,23 +147,18 @@ export function registerLogin(app: FastifyInstance, ctx: WebContext, methods: Lo
         username,
       );
     const userId = await checkCredentials(ctx, methods, username, password);
+    if (userId instanceof ProviderUnavailable) {
+      ctx.log.warn({ username, ip: request.ip, reason: userId.message }, "web: sign-in provider unavailable");
+      return show(request, reply, 503, userId.message, next, username);
+    }
     if (userId === null) {
       attempts.failed(key);
       ctx.log.info({ username, ip: request.ip }, "web: sign-in refused");
       return show(request, reply, 401, "Unknown user name or wrong password.", next, username);
     }
     attempts.succeeded(key);
-    const user = await findUser(database, username);
-    const session = await createSession(database, userId, user?.provider ?? "local", lifetimeMs);
-    await recordLogin(database, userId);
-    ctx.log.info({ username, ip: request.ip }, "web: signed in");
-    reply.setCookie(SESSION_COOKIE, session.id, {
-      path: "/",
-      httpOnly: true,
-      sameSite: "lax",
-      secure,
-      maxAge: Math.floor(lifetimeMs / 1000),
-    });
+    const user = await userById(database, userId);
+    await startSession(ctx, request, reply, userId, user?.provider ?? "local");
     return reply.redirect(next, 303);
   });
 
@@ -165,13 +169,47 @@ export function registerLogin(app: FastifyInstance, ctx: WebContext, methods: Lo
   });
 }
 
-/** The user id the credentials sign in, trying local accounts first, then each password provider. */
+/** Session cookies only over HTTPS: as configured, else when the public address is https. */
+export function secureCookies(config: WebContext["config"]): boolean {
+  return config.web.secure_cookies ?? config.web.public_url?.startsWith("https:") ?? false;
+}
+
+/**
+ * Signs the user in on this browser, whichever way they proved who they are (form, LDAP, OIDC):
+ * a new session (never one the browser brought: no fixation), its HttpOnly cookie, the sign-in
+ * time. The caller redirects.
+ */
+export async function startSession(
+  ctx: WebContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  userId: number,
+  provider: string,
+): Promise<void> {
+  const lifetimeMs = ctx.config.web.session_hours * 3_600_000;
+  if (request.sessionId) await deleteSession(ctx.database, request.sessionId);
+  const session = await createSession(ctx.database, userId, provider, lifetimeMs);
+  await recordLogin(ctx.database, userId);
+  ctx.log.info({ userId, provider, ip: request.ip }, "web: signed in");
+  reply.setCookie(SESSION_COOKIE, session.id, {
+    path: "/",
+    httpOnly: true,
+    sameSite: "lax",
+    secure: secureCookies(ctx.config),
+    maxAge: Math.floor(lifetimeMs / 1000),
+  });
+}
+
+/**
+ * The user id the credentials sign in, trying local accounts first, then each password provider;
+ * a ProviderUnavailable when none accepted them and one could not answer.
+ */
 async function checkCredentials(
   ctx: WebContext,
   methods: LoginMethod[],
   username: string,
   password: string,
-): Promise<number | null> {
+): Promise<number | null | ProviderUnavailable> {
   if (ctx.config.web.local_login) {
     const stored = await passwordHashOf(ctx.database, username);
     if (stored !== null) {
@@ -179,14 +217,17 @@ async function checkCredentials(
       return (await findUser(ctx.database, username))?.id ?? null;
     }
   }
+  let unavailable: ProviderUnavailable | null = null;
   for (const method of methods) {
     if (!method.checkPassword) continue;
     const id = await method.checkPassword(username, password).catch((e: unknown) => {
-      ctx.log.warn({ err: e, provider: method.provider }, "web: sign-in provider failed");
+      if (e instanceof ProviderUnavailable) unavailable = e;
+      else ctx.log.warn({ err: e, provider: method.provider }, "web: sign-in provider failed");
       return null;
     });
     if (id !== null) return id;
   }
+  if (unavailable) return unavailable;
   if (ctx.config.web.local_login) await verifyPassword(null, password); // same time as a wrong password
   return null;
 }
