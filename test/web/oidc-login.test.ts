@@ -9,7 +9,7 @@ import { findUser, grantInstrument } from "../../src/store/user-store.ts";
 import { loginMethods } from "../../src/web/auth/login-methods.ts";
 import { oidcLogin } from "../../src/web/auth/oidc-login.ts";
 import { startWebServer, type WebServer } from "../../src/web/web-server.tsx";
-import { Browser } from "../helpers/browser.ts";
+import { Browser } from "../helpers/cookie-jar-client.ts";
 import { type OidcProviderProcess, startOidcProvider } from "../helpers/oidc-provider.ts";
 import { openWebStack, signIn, type WebStack } from "../helpers/web-stack.ts";
 
