@@ -16,7 +16,7 @@ import { formatAge, formatTime } from "../views/format.ts";
 import { CsrfField, StatusBadge } from "../views/layout.tsx";
 import { sendFragment } from "../views/render.ts";
 import type { WebContext } from "../web-context.ts";
-import { AdminPage, doneNotice, doneUrl, firstLine, Repeated, requireAdmin } from "./admin-layout.tsx";
+import { AdminPage, doneNotice, doneUrl, Repeated, reasonLine, requireAdmin } from "./admin-layout.tsx";
 
 /** At most this many jobs of each active status are listed (the count says when there are more). */
 const ACTIVE_SHOWN = 200;
@@ -81,7 +81,7 @@ export function ActiveJobs({ jobs, more }: { jobs: JobView[]; more: JobStatus[] 
               <th scope="col">Status</th>
               <th scope="col">Kind</th>
               <th scope="col">Run or subject</th>
-              <th scope="col">For</th>
+              <th scope="col">For how long</th>
               <th scope="col">Host</th>
               <th scope="col">Queue</th>
               <th scope="col">Attempts</th>
@@ -161,7 +161,9 @@ function FailureTable({ failures, hidden }: { failures: FailureView[]; hidden: b
             </td>
             <td>{f.experiment ?? "—"}</td>
             <td title={formatTime(f.failed_at)}>{formatAge(f.failed_at)}</td>
-            <td class="reason">{firstLine(f.message, 160) || "—"}</td>
+            <td class="reason" title={f.message ?? undefined}>
+              {reasonLine(f.message, 160) || "—"}
+            </td>
             <td>{f.host ?? "—"}</td>
             {hidden ? (
               <td>
@@ -347,7 +349,7 @@ async function batchRerun(
 function RerunResult({ outcomes }: { outcomes: RerunOutcome[] }) {
   if (outcomes.length === 0) return <p class="muted">None of the selected jobs could be found any more.</p>;
   return (
-    <table>
+    <table class="rowheads">
       <thead>
         <tr>
           <th scope="col">Instrument</th>

@@ -131,3 +131,16 @@ export function firstLine(text: string | null | undefined, width: number): strin
   const line = (text ?? "").split("\n", 1)[0] ?? "";
   return line.length > width ? `${line.slice(0, width - 1)}…` : line;
 }
+
+/**
+ * The line of a failure message that says most, cut to `width`: the last line of a Python
+ * traceback (the exception), else the first line.
+ */
+export function reasonLine(text: string | null | undefined, width: number): string {
+  const lines = (text ?? "")
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const line = lines[0]?.startsWith("Traceback") ? (lines.at(-1) ?? "") : (lines[0] ?? "");
+  return firstLine(line, width);
+}

@@ -133,7 +133,7 @@ function MessageDetail({
       {headers.length === 0 ? (
         <p class="muted">None.</p>
       ) : (
-        <table>
+        <table class="rowheads">
           <thead>
             <tr>
               <th scope="col">Header</th>

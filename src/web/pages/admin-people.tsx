@@ -97,58 +97,60 @@ function PersonRow({
       </td>
       <td title={formatTime(user.last_login_at)}>{formatAge(user.last_login_at)}</td>
       <td>{user.disabled_at !== null ? <span class="status status-error">disabled</span> : "active"}</td>
-      <td class="actions">
-        {known.length === 0 ? null : (
-          <form method="post" action={action("instruments")} class="inline">
-            <CsrfField frame={frame} />
-            <input type="hidden" name="action" value="grant" />
-            <label for={`grant-${user.id}`} class="visually-hidden">
-              Instrument for {user.username}
-            </label>
-            <select id={`grant-${user.id}`} name="instrument">
-              {known.map((i) => (
-                <option key={i} value={i}>
-                  {i}
-                </option>
-              ))}
-            </select>{" "}
-            <button type="submit" class="secondary">
-              Make scientist
-            </button>
-          </form>
-        )}{" "}
-        {self ? null : (
-          <>
-            <form method="post" action={action("admin")} class="inline">
+      <td>
+        <div class="actions">
+          {known.length === 0 ? null : (
+            <form method="post" action={action("instruments")} class="inline">
               <CsrfField frame={frame} />
-              <input type="hidden" name="value" value={user.admin ? "0" : "1"} />
-              <button
-                type="submit"
-                class="secondary"
-                data-confirm={
-                  user.admin ? undefined : `Make ${user.username} an administrator of everything?`
-                }
-              >
-                {user.admin ? "Remove admin" : "Make admin"}
-              </button>
-            </form>{" "}
-            <form method="post" action={action("disabled")} class="inline">
-              <CsrfField frame={frame} />
-              <input type="hidden" name="value" value={user.disabled_at === null ? "1" : "0"} />
-              <button
-                type="submit"
-                class={user.disabled_at === null ? "danger" : "secondary"}
-                data-confirm={
-                  user.disabled_at === null
-                    ? `Disable ${user.username}? Their sessions end and their tokens stop working.`
-                    : undefined
-                }
-              >
-                {user.disabled_at === null ? "Disable" : "Enable"}
+              <input type="hidden" name="action" value="grant" />
+              <label for={`grant-${user.id}`} class="visually-hidden">
+                Instrument for {user.username}
+              </label>
+              <select id={`grant-${user.id}`} name="instrument">
+                {known.map((i) => (
+                  <option key={i} value={i}>
+                    {i}
+                  </option>
+                ))}
+              </select>{" "}
+              <button type="submit" class="secondary">
+                Make scientist
               </button>
             </form>
-          </>
-        )}
+          )}{" "}
+          {self ? null : (
+            <>
+              <form method="post" action={action("admin")} class="inline">
+                <CsrfField frame={frame} />
+                <input type="hidden" name="value" value={user.admin ? "0" : "1"} />
+                <button
+                  type="submit"
+                  class="secondary"
+                  data-confirm={
+                    user.admin ? undefined : `Make ${user.username} an administrator of everything?`
+                  }
+                >
+                  {user.admin ? "Remove admin" : "Make admin"}
+                </button>
+              </form>{" "}
+              <form method="post" action={action("disabled")} class="inline">
+                <CsrfField frame={frame} />
+                <input type="hidden" name="value" value={user.disabled_at === null ? "1" : "0"} />
+                <button
+                  type="submit"
+                  class={user.disabled_at === null ? "danger" : "secondary"}
+                  data-confirm={
+                    user.disabled_at === null
+                      ? `Disable ${user.username}? Their sessions end and their tokens stop working.`
+                      : undefined
+                  }
+                >
+                  {user.disabled_at === null ? "Disable" : "Enable"}
+                </button>
+              </form>
+            </>
+          )}
+        </div>
       </td>
     </tr>
   );
@@ -194,7 +196,7 @@ async function peoplePage(
         read and re-run their runs. Disabling an account ends its sessions and stops its tokens; nothing of it
         is deleted.
       </p>
-      <table>
+      <table class="rowheads">
         <thead>
           <tr>
             <th scope="col">Person</th>

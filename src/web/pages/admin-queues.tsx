@@ -11,7 +11,7 @@ const DAY_MS = 24 * 3_600_000;
 
 type History = Map<string, Array<{ at: number; depth: number }>>;
 
-/** A dead-letter queue or the error queue: charted only when something was in it. */
+/** A dead-letter queue or the error queue (listed only when something is in it). */
 export function isDeadLetterQueue(queue: string, errorQueue: string): boolean {
   return parseDestination(queue).name.startsWith("DLQ.") || queue === normalizeDestination(errorQueue);
 }
@@ -68,12 +68,12 @@ export function DepthTable({
       </thead>
       <tbody>
         {rows.map(([queue, depth]) => {
-          const most = Math.max(0, ...(history.get(queue) ?? []).map((s) => s.depth));
+          const most = Math.max(depth ?? 0, ...(history.get(queue) ?? []).map((s) => s.depth));
           return (
             <tr key={queue} class={isDeadLetterQueue(queue, errorQueue) && depth ? "flagged" : undefined}>
               <td class="mono">{queue}</td>
               <td class="num">{depth ?? "?"}</td>
-              <td class="num">{history.has(queue) ? most : "—"}</td>
+              <td class="num">{history.has(queue) || depth !== null ? most : "—"}</td>
             </tr>
           );
         })}
@@ -92,12 +92,13 @@ export function registerAdminQueues(app: FastifyInstance, ctx: WebContext): void
       queueDepths(ctx.transport, ctx.config),
       queueDepthHistory(ctx.database, now - DAY_MS),
     ]);
-    const charted = Object.keys(depths).filter(
-      (q) =>
-        !isDeadLetterQueue(q, errorQueue) ||
-        (depths[q] ?? 0) > 0 ||
-        (history.get(q) ?? []).some((s) => s.depth > 0),
-    );
+    const queues = Object.keys(depths);
+    // A chart of a queue that held nothing all day says nothing: those are named in one line instead.
+    const charted = queues.filter((q) => (history.get(q) ?? []).some((sample) => sample.depth > 0));
+    const quiet = queues.filter((q) => history.has(q) && !charted.includes(q));
+    const quietWork = quiet.filter((q) => !isDeadLetterQueue(q, errorQueue));
+    const quietDead = quiet.length - quietWork.length;
+    const unsampled = queues.filter((q) => !history.has(q) && !isDeadLetterQueue(q, errorQueue));
     return ctx.page(
       reply,
       <AdminPage frame={await ctx.frame(request)} path="/admin/queues" title="Queues">
@@ -110,35 +111,51 @@ export function registerAdminQueues(app: FastifyInstance, ctx: WebContext): void
         <h3>Now</h3>
         <DepthTable depths={depths} history={history} errorQueue={errorQueue} />
         <p class="muted">
-          Empty dead-letter queues are not listed, and only those that held something in the last 24 hours
-          have a chart. <a href="/admin/messages">Look at the dead letters</a>
+          Empty dead-letter queues are not listed. <a href="/admin/messages">Look at the dead letters</a>
         </p>
         <h3>The last 24 hours</h3>
-        <div class="grid charts">
-          {charted.map((queue) => {
-            const samples = history.get(queue) ?? [];
-            return (
+        <p class="help">A chart for each queue that held messages at some sample of the last 24 hours.</p>
+        {charted.length === 0 ? null : (
+          <div class="grid charts">
+            {charted.map((queue) => (
               <figure key={queue} class="card plot">
-                {samples.length === 0 ? (
-                  <>
-                    <figcaption class="mono">{queue}</figcaption>
-                    <p class="muted">
-                      No samples yet: each web process samples the queues every minute (the broker could not
-                      count this one if it stays so).
-                    </p>
-                  </>
-                ) : (
-                  <FigureSvg
-                    figure={depthFigure(queue, samples, now)}
-                    width={520}
-                    height={220}
-                    label={`messages waiting in ${queue} over the last 24 hours`}
-                  />
-                )}
+                <FigureSvg
+                  figure={depthFigure(queue, history.get(queue) ?? [], now)}
+                  width={520}
+                  height={220}
+                  label={`messages waiting in ${queue} over the last 24 hours`}
+                />
               </figure>
-            );
-          })}
-        </div>
+            ))}
+          </div>
+        )}
+        {quiet.length ? (
+          <p>
+            Empty at every sample of the last 24 hours:{" "}
+            {quietWork.map((q, i) => (
+              <span key={q}>
+                {i ? ", " : ""}
+                <code>{parseDestination(q).name}</code>
+              </span>
+            ))}
+            {quietDead
+              ? `${quietWork.length ? " and " : ""}${quietDead} dead-letter queue${quietDead === 1 ? "" : "s"}`
+              : ""}
+            .
+          </p>
+        ) : null}
+        {unsampled.length ? (
+          <p class="muted">
+            No samples yet of{" "}
+            {unsampled.map((q, i) => (
+              <span key={q}>
+                {i ? ", " : ""}
+                <code>{parseDestination(q).name}</code>
+              </span>
+            ))}
+            : each web process samples the queues every minute; a queue the broker cannot count has none.
+          </p>
+        ) : null}
       </AdminPage>,
     );
   });

@@ -74,7 +74,7 @@ export function TokenTable({
 }) {
   const now = Date.now();
   return (
-    <table>
+    <table class="rowheads">
       <thead>
         <tr>
           <th scope="col">Name</th>
@@ -185,7 +185,9 @@ async function tokensPage(
         </select>
         {known.length ? (
           <>
-            <label for="token-instruments">Instruments (scientist tokens)</label>
+            <label for="token-instruments">
+              Instruments <span class="help">(scientist tokens; Ctrl or ⌘ to choose several)</span>
+            </label>
             <select id="token-instruments" name="instruments" multiple size={Math.min(6, known.length)}>
               {known.map((i) => (
                 <option key={i} value={i}>
