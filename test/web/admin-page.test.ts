@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { Writable } from "node:stream";
 import { after, before, describe, test } from "node:test";
+import { pino } from "pino";
 import { instrumentSettings } from "../../src/config/instrument-settings.ts";
 import { Coordinator } from "../../src/coordinator/coordinator.ts";
 import { silentLogger } from "../../src/logging/logger.ts";
@@ -13,6 +15,8 @@ import { listTokens } from "../../src/store/token-store.ts";
 import { findUser, userById, userGrants } from "../../src/store/user-store.ts";
 import { sendToErrorQueue } from "../../src/transport/error-queue.ts";
 import { QueueSampler } from "../../src/web/live/queue-sampler.ts";
+import { startWebServer } from "../../src/web/web-server.tsx";
+import { createTestDatabase } from "../helpers/postgres.ts";
 import { waitFor } from "../helpers/wait-for.ts";
 import { openWebStack, PEOPLE, type Session, signIn, type WebStack } from "../helpers/web-stack.ts";
 
@@ -381,6 +385,51 @@ describe("the admin page", () => {
     assert.equal((await web.transport.browse(DLQ, 10)).length, 1, "left where it was");
   });
 
+  test("every re-inject and discard is logged with who did it", async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString().split("\n").filter(Boolean)) lines.push(JSON.parse(line));
+        done();
+      },
+    });
+    const logged = await startWebServer({
+      ...web,
+      log: pino({ level: "info" }, sink),
+      host: "127.0.0.1",
+      port: 0,
+    });
+    try {
+      const session = await signIn(logged.url, "admin", "admin-password-1");
+      for (const body of ["one", "two"])
+        await web.transport.send(DLQ, { body, headers: { "x-original-destination": WORK } });
+      const letters = await web.transport.browse(DLQ, 10);
+      const [first, second] = ["one", "two"].map((body) => letters.find((m) => m.body === body));
+      assert.ok(first && second);
+      assert.equal(
+        (await session.post("/admin/messages/reinject", { queue: DLQ, id: first.id })).status,
+        303,
+      );
+      const discard = { queue: DLQ, id: second.id, confirm: "yes" };
+      assert.equal((await session.post("/admin/messages/discard", discard)).status, 303);
+      const of = (msg: string) => lines.find((l) => l.msg === msg);
+      assert.deepEqual(
+        [
+          of("web: dead letter re-injected")?.by,
+          of("web: dead letter re-injected")?.id,
+          of("web: dead letter re-injected")?.sent_to,
+        ],
+        ["admin", first.id, WORK],
+      );
+      assert.deepEqual(
+        [of("web: dead letter discarded")?.by, of("web: dead letter discarded")?.id],
+        ["admin", second.id],
+      );
+    } finally {
+      await logged.close();
+    }
+  });
+
   test("people: a local account with a password shown once; admin, scientist and disable; no self-lockout", async () => {
     const made = await admin.post("/admin/people", { username: "newcomer", display_name: "New Comer" });
     assert.equal(made.status, 200);
@@ -548,5 +597,59 @@ describe("the admin page", () => {
     } finally {
       await sampler.stop();
     }
+  });
+});
+
+describe("the admin page on PostgreSQL", () => {
+  let web: WebStack;
+  let drop: () => Promise<void>;
+  before(async () => {
+    const database = await createTestDatabase();
+    drop = database.drop;
+    web = await openWebStack({}, { databaseUrl: database.url });
+    await web.seedRun({
+      instrument: "MARI",
+      run: 1,
+      experiment: "IPTS-100",
+      status: "error",
+      message: "failed",
+    });
+    await web.seedRun({ instrument: "MARI", run: 2, experiment: "IPTS-100", status: "running" });
+  });
+  after(async () => {
+    await web.close();
+    await drop();
+  });
+
+  test("every section answers; failures hide; samples, banner and people's counts are read back", async () => {
+    const admin = await web.signIn("admin");
+    const sampler = new QueueSampler({ ...web, log: silentLogger(), now: () => Date.now() + 3_600_000 });
+    assert.ok((await sampler.sample()) >= 6);
+    await web.database.db.deleteFrom("queue_depth_samples").where("sampled_at", ">", Date.now()).execute();
+    assert.equal(
+      (await admin.post("/admin/site/banner", { banner: "on PostgreSQL", action: "save" })).status,
+      303,
+    );
+    for (const path of [
+      "/admin",
+      "/admin/jobs",
+      "/admin/daemons",
+      "/admin/queues",
+      "/admin/messages",
+      "/admin/people",
+      "/admin/tokens",
+      "/admin/site",
+      "/account",
+    ])
+      assert.equal((await admin.get(path)).status, 200, path);
+    const overview = await (await admin.get("/admin")).text();
+    assert.match(overview, /<dt>Running<\/dt><dd>1<\/dd>/);
+    assert.match(overview, /<a href="\/admin\/jobs#failures">1<\/a>/);
+    assert.match(overview, /on PostgreSQL/);
+    assert.match(await (await admin.get("/admin/people")).text(), /member of 1 experiment/);
+    const id = await jobRowId(web, "MARI", 1);
+    assert.equal((await admin.post("/admin/jobs/failures", { action: "hide", job: String(id) })).status, 303);
+    assert.deepEqual(await listFailures(web.database), []);
+    assert.equal((await listFailures(web.database, { hidden: true }))[0]?.hidden_by, "admin");
   });
 });
