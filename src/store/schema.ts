@@ -273,6 +273,9 @@ export interface JobsTable {
   peak_memory_bytes: number | null;
   /** While `retrying`: when the next attempt is due. */
   retry_at: number | null;
+  /** A failure an operator acknowledged on the admin page: left out of its list of failures (migration 010). */
+  hidden_at: number | null;
+  hidden_by: string | null;
 }
 
 /** The last heartbeat of each daemon (worker, coordinator, listener), by daemon id. */

@@ -1,7 +1,9 @@
 import type { WebModule } from "../web-context.ts";
+import { registerAccount } from "./account-page.tsx";
+import { registerAdmin } from "./admin-pages.tsx";
 
 /**
  * The page and API modules of the web application, each registering its own routes. Add a
  * module here (one line) when it has its file.
  */
-export const WEB_MODULES: WebModule[] = [];
+export const WEB_MODULES: WebModule[] = [registerAdmin, registerAccount];
