@@ -1,7 +1,8 @@
 import type { WebModule } from "../web-context.ts";
+import { registerRunPage } from "./run-page.tsx";
 
 /**
  * The page and API modules of the web application, each registering its own routes. Add a
  * module here (one line) when it has its file.
  */
-export const WEB_MODULES: WebModule[] = [];
+export const WEB_MODULES: WebModule[] = [registerRunPage];

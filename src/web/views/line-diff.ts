@@ -59,7 +59,8 @@ export function diffLines(a: readonly string[], b: readonly string[], maxEdits =
       b: op.b === null ? null : op.b + start + 1,
     });
   }
-  for (let i = endA, j = endB; i < a.length; i++, j++) out.push({ kind: "same", text: a[i] ?? "", a: i + 1, b: j + 1 });
+  for (let i = endA, j = endB; i < a.length; i++, j++)
+    out.push({ kind: "same", text: a[i] ?? "", a: i + 1, b: j + 1 });
   return out;
 }
 
