@@ -19,10 +19,11 @@ export type OutputFile =
   | { ok: true; name: string; path: string; size: number }
   | { ok: false; status: 400 | 404; reason: string };
 
-/** A file as the run page lists it (size null: recorded but no longer readable). */
+/** A file as the run page lists it: its size when it may be downloaded, else why not. */
 export interface ListedFile {
   name: string;
   size: number | null;
+  problem: string | null;
 }
 
 /** The recorded files of a version by their name inside its output folder (others are never served). */
@@ -106,20 +107,29 @@ async function realFolder(
   };
 }
 
-/** The files of a version for the run page, with their sizes (at most `limit`, and how many there are). */
+/** The files of a version for the run page (at most `limit`), how many are recorded and how many may be downloaded. */
 export async function listOutputFiles(
   outputRoot: string,
   version: Pick<VersionRow, "output_dir" | "output_files" | "version">,
   limit = 500,
-): Promise<{ files: ListedFile[]; total: number }> {
+): Promise<OutputListing> {
   const names = outputNames(version);
-  const files = await Promise.all(
-    names.slice(0, limit).map(async (name) => {
-      const found = await outputFile(outputRoot, version, name);
-      return { name, size: found.ok ? found.size : null };
-    }),
-  );
-  return { files, total: names.length };
+  const found = await Promise.all(names.map((name) => outputFile(outputRoot, version, name)));
+  const files = found.slice(0, limit).map((f, i) => ({
+    name: names[i] ?? "",
+    size: f.ok ? f.size : null,
+    problem: f.ok ? null : f.reason,
+  }));
+  return { files, total: names.length, servable: found.filter((f) => f.ok).length };
+}
+
+/** A version's files as the run page lists them. */
+export interface OutputListing {
+  files: ListedFile[];
+  /** Recorded files inside the output folder. */
+  total: number;
+  /** Of those, the ones that may be downloaded (what the zip holds). */
+  servable: number;
 }
 
 /** `Content-Disposition` for a download of this name (any characters, RFC 6266/5987). */

@@ -25,8 +25,8 @@ import { registerRunDiff } from "./run-diff.tsx";
 import {
   attachment,
   insideOutputRoot,
-  type ListedFile,
   listOutputFiles,
+  type OutputListing,
   outputFile,
   zipOutput,
 } from "./run-files.ts";
@@ -260,7 +260,7 @@ function RunPage({
   scriptText: string | null;
   timeline: TimelineItem[];
   plots: StoredPlot[];
-  files: { files: ListedFile[]; total: number };
+  files: OutputListing;
   logs: LogView[];
   mayChange: boolean;
   notice: string | null;

@@ -2,7 +2,7 @@ import { formatBytes, formatDuration, formatTime } from "../views/format.ts";
 import { StatusBadge } from "../views/layout.tsx";
 import { splitLines } from "../views/line-diff.ts";
 import { type RunRecord, runPath, UNFINISHED, type VersionRow } from "./run-data.ts";
-import type { ListedFile } from "./run-files.ts";
+import type { OutputListing } from "./run-files.ts";
 import type { TimelineItem } from "./run-timeline.ts";
 import { type FlatVariable, flattenVariables, showValue } from "./run-variables.ts";
 
@@ -112,7 +112,7 @@ export function Outcome({
 }: {
   run: RunRecord;
   version: VersionRow;
-  files: { files: ListedFile[]; total: number };
+  files: OutputListing;
 }) {
   const running = UNFINISHED.includes(version.status);
   const failed = version.status === "error";
@@ -150,24 +150,18 @@ export function Outcome({
   );
 }
 
-function FilesList({
-  run,
-  version,
-  files,
-}: {
-  run: RunRecord;
-  version: VersionRow;
-  files: { files: ListedFile[]; total: number };
-}) {
+function FilesList({ run, version, files }: { run: RunRecord; version: VersionRow; files: OutputListing }) {
   const folder = version.output_dir ? (
     <p>
       Output folder: <code>{version.output_dir}</code>
     </p>
   ) : null;
-  if (files.total === 0) {
+  if (files.total === 0 || files.servable === 0) {
     const why = UNFINISHED.includes(version.status)
       ? "No files yet: they are listed here when the script has finished."
-      : "This version recorded no reduced files.";
+      : files.total === 0
+        ? "This version recorded no reduced files."
+        : "None of this version's recorded files can be downloaded any more (moved, deleted or outside its folder).";
     return (
       <>
         {folder}
@@ -181,7 +175,7 @@ function FilesList({
       {folder}
       <p>
         <a class="button secondary" href={zip} download>
-          {`Download all as zip (${files.total} ${files.total === 1 ? "file" : "files"})`}
+          {`Download all as zip (${files.servable} ${files.servable === 1 ? "file" : "files"})`}
         </a>
       </p>
       <table>
@@ -199,7 +193,8 @@ function FilesList({
               <td>
                 {f.size === null ? (
                   <span>
-                    <code>{f.name}</code> <span class="muted">(no longer available)</span>
+                    <code>{f.name}</code>{" "}
+                    <span class="muted">{`(not available: ${f.problem ?? "unknown"})`}</span>
                   </span>
                 ) : (
                   <a href={fileHref(run, version.version, f.name)} download>
