@@ -12,6 +12,7 @@ import {
   VersionNumber,
   type VersionRow,
 } from "./run-data.ts";
+import { reasonText } from "./run-sections.tsx";
 import { flattenVariables, showValue, type VariableChange, variableChanges } from "./run-variables.ts";
 
 const DiffQuery = z.object({ a: VersionNumber.optional(), b: VersionNumber.optional() });
@@ -128,7 +129,7 @@ function VersionSelect({
 function FactsTable({ a, b }: { a: VersionRow; b: VersionRow }) {
   const rows: Array<[string, string | null, string | null]> = [
     ["Status", a.status, b.status],
-    ["Why", a.reason, b.reason],
+    ["Why", reasonText(a.reason), reasonText(b.reason)],
     ["Started by", a.started_by, b.started_by],
     ["Description", a.description, b.description],
     ["Script", a.script_path, b.script_path],
@@ -150,8 +151,8 @@ function FactsTable({ a, b }: { a: VersionRow; b: VersionRow }) {
         {rows.map(([what, x, y]) => (
           <tr key={what} class={x === y ? undefined : "changed"}>
             <th scope="row">{what}</th>
-            <td>{x ?? "—"}</td>
-            <td>{y ?? "—"}</td>
+            <td class="wrap">{x ?? "—"}</td>
+            <td class="wrap">{y ?? "—"}</td>
             <td>{x === y ? "same" : "different"}</td>
           </tr>
         ))}

@@ -31,7 +31,15 @@ import {
   zipOutput,
 } from "./run-files.ts";
 import { registerRunChanges } from "./run-rerun.tsx";
-import { LogPanel, type LogView, Outcome, Timeline, VersionsTable, WhatRan } from "./run-sections.tsx";
+import {
+  LogPanel,
+  type LogView,
+  Outcome,
+  reasonText,
+  Timeline,
+  VersionsTable,
+  WhatRan,
+} from "./run-sections.tsx";
 import { runTimeline, type TimelineItem } from "./run-timeline.ts";
 
 const PageQuery = z.object({
@@ -114,17 +122,26 @@ export function registerRunPage(app: FastifyInstance, ctx: WebContext): void {
     );
   });
 
-  // The parts of the page that change while versions run, for run-page.js to swap in.
+  // The parts of the page that change while versions run, for run-page.js to swap in by id.
   app.get("/runs/:instrument/:run/fragment/versions", async (request, reply) => {
     const found = await runAndVersion(request, reply, VersionQuery);
     if (!found) return reply;
     const { run, version } = found;
-    const files = await listOutputFiles(outputRoot, version);
+    const [files, events, frame] = await Promise.all([
+      listOutputFiles(outputRoot, version),
+      runEvents(ctx.database, run.instrument, run.run_number),
+      ctx.frame(request),
+    ]);
     return sendFragment(
       reply,
       <div>
         <VersionsTable run={run} selected={version.version} />
         <Outcome run={run} version={version} files={files} />
+        <RunFacts run={run} version={version} />
+        {canChangeRun(request.viewer, run) ? <Actions frame={frame} run={run} version={version} /> : null}
+        <div id="timeline">
+          <Timeline items={runTimeline(run.versions, events)} />
+        </div>
       </div>,
     );
   });
@@ -292,30 +309,8 @@ function RunPage({
           </p>
         ) : null}
         <div class="grid">
-          <section class="card" aria-label="About this run">
-            <dl class="facts">
-              <dt>Instrument</dt>
-              <dd>
-                <a href={`/instruments/${run.instrument}`}>{run.instrument}</a>
-              </dd>
-              <dt>Experiment</dt>
-              <dd>
-                <a href={`/experiments/${encodeURIComponent(run.experiment)}`}>{run.experiment}</a>
-                {run.experiment_title ? <span class="muted">{` — ${run.experiment_title}`}</span> : null}
-              </dd>
-              <dt>Title</dt>
-              <dd>{run.title ?? "—"}</dd>
-              <dt>Data file</dt>
-              <dd>
-                <code>{run.data_file}</code>
-              </dd>
-              <dt>Output folder</dt>
-              <dd>{version.output_dir ? <code>{version.output_dir}</code> : "—"}</dd>
-              <dt>Versions</dt>
-              <dd>{`${run.versions.length} (latest: v${latest.version}, ${latest.status})`}</dd>
-            </dl>
-          </section>
-          {mayChange ? <Actions frame={frame} run={run} version={version} latest={latest} /> : null}
+          <RunFacts run={run} version={version} />
+          {mayChange ? <Actions frame={frame} run={run} version={version} /> : null}
         </div>
         <nav aria-label="On this page" class="jump">
           <a href="#versions-title">Versions</a> <a href="#version-title">{`Version ${version.version}`}</a>{" "}
@@ -335,7 +330,7 @@ function RunPage({
           </h2>
           <dl class="facts">
             <dt>Why</dt>
-            <dd>{version.reason}</dd>
+            <dd>{reasonText(version.reason)}</dd>
             <dt>Started by</dt>
             <dd>{version.started_by ?? "— (automatic)"}</dd>
             {version.description ? (
@@ -371,7 +366,9 @@ function RunPage({
           <p class="help">
             Every message about this run and every version's start and end, oldest first (UTC).
           </p>
-          <Timeline items={timeline} />
+          <div id="timeline">
+            <Timeline items={timeline} />
+          </div>
         </section>
       </div>
       <script src="/static/run-page.js" defer />
@@ -380,21 +377,12 @@ function RunPage({
 }
 
 /** Re-run and cancel, for those who may change the run (the server checks again on submit). */
-function Actions({
-  frame,
-  run,
-  version,
-  latest,
-}: {
-  frame: PageFrame;
-  run: RunRecord;
-  version: VersionRow;
-  latest: VersionRow;
-}) {
+function Actions({ frame, run, version }: { frame: PageFrame; run: RunRecord; version: VersionRow }) {
   const base = runPath(run.instrument, run.run_number);
+  const latest = run.versions.at(-1) ?? version;
   const cancellable = UNFINISHED.includes(latest.status);
   return (
-    <section class="card actions" aria-labelledby="actions-title">
+    <section id="actions" class="card actions" aria-labelledby="actions-title">
       <h2 id="actions-title">Actions</h2>
       <p>
         <a class="button" href={`${base}/rerun?version=${version.version}`}>
@@ -416,6 +404,36 @@ function Actions({
           </button>
         </form>
       ) : null}
+    </section>
+  );
+}
+
+/** What the run is and where its files are (swapped in live: the count of versions changes). */
+function RunFacts({ run, version }: { run: RunRecord; version: VersionRow }) {
+  const latest = run.versions.at(-1) ?? version;
+  return (
+    <section id="run-facts" class="card" aria-label="About this run">
+      <dl class="facts">
+        <dt>Instrument</dt>
+        <dd>
+          <a href={`/instruments/${run.instrument}`}>{run.instrument}</a>
+        </dd>
+        <dt>Experiment</dt>
+        <dd>
+          <a href={`/experiments/${encodeURIComponent(run.experiment)}`}>{run.experiment}</a>
+          {run.experiment_title ? <span class="muted">{` — ${run.experiment_title}`}</span> : null}
+        </dd>
+        <dt>Title</dt>
+        <dd>{run.title ?? "—"}</dd>
+        <dt>Data file</dt>
+        <dd>
+          <code>{run.data_file}</code>
+        </dd>
+        <dt>Output folder</dt>
+        <dd>{version.output_dir ? <code>{version.output_dir}</code> : "—"}</dd>
+        <dt>Versions</dt>
+        <dd>{`${run.versions.length} (latest: v${latest.version}, ${latest.status})`}</dd>
+      </dl>
     </section>
   );
 }

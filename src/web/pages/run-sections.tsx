@@ -14,7 +14,7 @@ const REASONS: Record<string, string> = {
   batch: "batch re-run",
 };
 
-const reasonText = (reason: string) => REASONS[reason] ?? reason;
+export const reasonText = (reason: string) => REASONS[reason] ?? reason;
 
 /** `/runs/I/R/files/a/b.nxs?version=N`, each part of the name encoded. */
 export function fileHref(run: RunRecord, version: number, name: string): string {
@@ -40,9 +40,7 @@ export function VersionsTable({ run, selected }: { run: RunRecord; selected: num
             <th scope="col" class="num">
               Duration
             </th>
-            <th scope="col">Host</th>
-            <th scope="col">Executor</th>
-            <th scope="col">Queue</th>
+            <th scope="col">Ran on</th>
             <th scope="col" class="num">
               Peak memory
             </th>
@@ -76,12 +74,17 @@ export function VersionsTable({ run, selected }: { run: RunRecord; selected: num
                 {v.description ? <div class="muted small">{v.description}</div> : null}
               </td>
               <td class="nowrap">{formatTime(v.created_at)}</td>
-              <td class="nowrap">{formatTime(v.started_at)}</td>
-              <td class="nowrap">{formatTime(v.finished_at)}</td>
+              <TimeCell at={v.started_at} day={v.created_at} />
+              <TimeCell at={v.finished_at} day={v.created_at} />
               <td class="num">{formatDuration(v.duration_seconds)}</td>
-              <td>{v.host ?? "—"}</td>
-              <td>{v.executor ?? "—"}</td>
-              <td>{v.queue ?? "—"}</td>
+              <td>
+                {v.host ?? "—"}
+                {v.executor || v.queue ? (
+                  <div class="muted small">
+                    {[v.executor, v.queue?.replace(/^\/(queue|topic)\//, "")].filter(Boolean).join(" · ")}
+                  </div>
+                ) : null}
+              </td>
               <td class="num">{formatBytes(v.peak_memory_bytes)}</td>
               <td class="num">{v.exit_code ?? "—"}</td>
               <td class="num">{v.attempts}</td>
@@ -101,6 +104,20 @@ export function VersionsTable({ run, selected }: { run: RunRecord; selected: num
         </tbody>
       </table>
     </div>
+  );
+}
+
+/** A time in a version's row: the time of day only when it is the day the version was created. */
+function TimeCell({ at, day }: { at: number | null; day: number }) {
+  if (at === null) return <td>—</td>;
+  const full = formatTime(at);
+  const sameDay = full.slice(0, 10) === formatTime(day).slice(0, 10);
+  return (
+    <td class="nowrap">
+      <time datetime={new Date(at).toISOString()} title={full}>
+        {sameDay ? full.slice(11) : full}
+      </time>
+    </td>
   );
 }
 
@@ -346,7 +363,7 @@ export function LogPanel({ log }: { log: LogView }) {
         id={id}
         class="log-text"
         tabindex={0}
-        hidden={log.text === "" && !log.live ? true : undefined}
+        hidden={log.text === "" ? true : undefined}
         data-log-stream={log.live ?? undefined}
         data-log-offset={log.live ? String(log.size) : undefined}
       >

@@ -1,6 +1,6 @@
 import type { RunEventView } from "../../store/run-views.ts";
 import { formatDuration } from "../views/format.ts";
-import type { VersionRow } from "./run-data.ts";
+import { UNFINISHED, type VersionRow } from "./run-data.ts";
 
 /** One line of a run's merged timeline. */
 export interface TimelineItem {
@@ -73,7 +73,7 @@ export function runTimeline(
         host: v.host,
         destination: null,
       });
-    if (v.finished_at !== null)
+    if (v.finished_at !== null && !UNFINISHED.includes(v.status))
       items.push({
         at: v.finished_at,
         version: v.version,
