@@ -69,10 +69,6 @@ export class LogStreams {
     private readonly statusMs = 1000,
   ) {}
 
-  get size(): number {
-    return this.followers.size;
-  }
-
   open(request: FastifyRequest, reply: FastifyReply, follow: LogStreamRequest): void {
     reply.hijack();
     reply.raw.writeHead(200, {

@@ -169,7 +169,7 @@ const CHANGE_WORDS: Record<VariableChange["kind"], string> = {
 };
 
 /** The variables that differ (changed, added, removed), and the unchanged ones folded away. */
-export function VariablesDiff({ changes, a, b }: { changes: VariableChange[]; a: number; b: number }) {
+function VariablesDiff({ changes, a, b }: { changes: VariableChange[]; a: number; b: number }) {
   if (changes.length === 0) return <p class="muted">Neither version has variables.</p>;
   const differing = changes.filter((c) => c.kind !== "same");
   const same = changes.filter((c) => c.kind === "same");

@@ -1,6 +1,6 @@
 import { createReadStream } from "node:fs";
 import { realpath, stat } from "node:fs/promises";
-import { basename, isAbsolute, join, relative, sep } from "node:path";
+import { basename, isAbsolute, join, sep } from "node:path";
 import type { Readable } from "node:stream";
 import yazl from "yazl";
 import { insideRoot } from "../../config/path-pattern.ts";
@@ -57,15 +57,29 @@ export async function outputFile(
   version: Pick<VersionRow, "output_dir" | "output_files" | "version">,
   name: string,
 ): Promise<OutputFile> {
+  return checkFile(
+    await realFolder(outputRoot, version.output_dir),
+    new Set(outputNames(version)),
+    version.version,
+    name,
+  );
+}
+
+/** `outputFile` with the output folder already checked (a listing checks it once for all its files). */
+async function checkFile(
+  folder: Awaited<ReturnType<typeof realFolder>>,
+  recorded: ReadonlySet<string>,
+  version: number,
+  name: string,
+): Promise<OutputFile> {
   const problem = nameProblem(name);
   if (problem) return { ok: false, status: 400, reason: `Not a file name this page serves: ${problem}.` };
-  if (!outputNames(version).includes(name))
+  if (!recorded.has(name))
     return {
       ok: false,
       status: 404,
-      reason: `"${name}" is not one of the files version ${version.version} wrote; the run page lists those.`,
+      reason: `"${name}" is not one of the files version ${version} wrote; the run page lists those.`,
     };
-  const folder = await realFolder(outputRoot, version.output_dir);
   if (!folder.ok) return folder;
   let real: string;
   try {
@@ -114,7 +128,9 @@ export async function listOutputFiles(
   limit = 500,
 ): Promise<OutputListing> {
   const names = outputNames(version);
-  const found = await Promise.all(names.map((name) => outputFile(outputRoot, version, name)));
+  const folder = await realFolder(outputRoot, version.output_dir);
+  const recorded = new Set(names);
+  const found = await Promise.all(names.map((name) => checkFile(folder, recorded, version.version, name)));
   const files = found.slice(0, limit).map((f, i) => ({
     name: names[i] ?? "",
     size: f.ok ? f.size : null,
@@ -179,11 +195,4 @@ export async function insideOutputRoot(outputRoot: string, path: string): Promis
   } catch {
     return null;
   }
-}
-
-/** The relative name of an absolute path inside a folder (for display), else the path. */
-export function shownPath(folder: string | null, path: string): string {
-  if (!folder) return path;
-  const rel = relative(folder, path);
-  return rel.startsWith("..") || isAbsolute(rel) ? path : rel;
 }

@@ -1,3 +1,4 @@
+import { LOG_TAIL_BYTES } from "../live/log-stream.ts";
 import { formatBytes, formatDuration, formatTime } from "../views/format.ts";
 import { StatusBadge } from "../views/layout.tsx";
 import { splitLines } from "../views/line-diff.ts";
@@ -17,7 +18,7 @@ const REASONS: Record<string, string> = {
 export const reasonText = (reason: string) => REASONS[reason] ?? reason;
 
 /** `/runs/I/R/files/a/b.nxs?version=N`, each part of the name encoded. */
-export function fileHref(run: RunRecord, version: number, name: string): string {
+function fileHref(run: RunRecord, version: number, name: string): string {
   return `${runPath(run.instrument, run.run_number)}/files/${name.split("/").map(encodeURIComponent).join("/")}?version=${version}`;
 }
 
@@ -351,7 +352,7 @@ export function LogPanel({ log }: { log: LogView }) {
       ) : null}
       {log.truncated ? (
         <p class="muted small">
-          {`Showing the last ${formatBytes(256 * 1024)} of ${formatBytes(log.size)}: open the whole log for the rest.`}
+          {`Showing the last ${formatBytes(LOG_TAIL_BYTES)} of ${formatBytes(log.size)}: open the whole log for the rest.`}
         </p>
       ) : null}
       {empty ? (
