@@ -6,6 +6,7 @@ import type { Updateable } from "kysely";
 import { Coordinator } from "../../src/coordinator/coordinator.ts";
 import { silentLogger } from "../../src/logging/logger.ts";
 import type { JobsTable } from "../../src/store/schema.ts";
+import { createTestDatabase } from "../helpers/postgres.ts";
 import { waitFor } from "../helpers/wait-for.ts";
 import { openWebStack, type Session, type WebStack } from "../helpers/web-stack.ts";
 
@@ -623,5 +624,40 @@ describe("the run page", () => {
       assert.equal(again.status, 422);
       assert.match(await again.text(), /Version 4 is cancelled: nothing to cancel/);
     });
+  });
+});
+
+describe("the run page on PostgreSQL", () => {
+  let web: WebStack;
+  let drop: () => Promise<void>;
+  before(async () => {
+    const database = await createTestDatabase();
+    drop = database.drop;
+    web = await openWebStack({}, { databaseUrl: database.url });
+  });
+  after(async () => {
+    await web.close();
+    await drop();
+  });
+
+  test("page, fragment, diff and cancel read and write the same on PostgreSQL", async () => {
+    await web.seedRun({ instrument: "MARI", run: 5, experiment: "IPTS-100", title: "on postgres" });
+    await web.seedRun({ instrument: "MARI", run: 5, experiment: "IPTS-100", status: "queued" });
+    const member = await web.signIn("member");
+    const html = await (await member.get("/runs/MARI/5")).text();
+    assert.match(html, /MARI run 5 <span class="status status-queued"/);
+    assert.match(html, /href="\/runs\/MARI\/5\?version=1" aria-current="true">v1/);
+    assert.match(
+      await (await member.get("/runs/MARI/5/fragment/versions?version=0")).text(),
+      /id="versions"/,
+    );
+    assert.equal((await member.get("/runs/MARI/5/diff?a=0&b=1")).status, 200);
+    const cancelled = await member.post("/runs/MARI/5/cancel");
+    assert.equal(cancelled.status, 303);
+    assert.match(
+      await (await member.get("/runs/MARI/5")).text(),
+      /MARI run 5 <span class="status status-cancelled"/,
+    );
+    assert.equal((await (await web.signIn("outsider")).get("/runs/MARI/5")).status, 403);
   });
 });

@@ -115,7 +115,7 @@ export class LogStreams {
       busy = true;
       try {
         let finished: string | null = null;
-        if (Date.now() - checkedAt >= this.statusMs || path === null) {
+        if (Date.now() - checkedAt >= this.statusMs) {
           checkedAt = Date.now();
           const job = await jobProgress(this.deps.database, follow.jobId);
           if (!job || !UNFINISHED.includes(job.status)) finished = job?.status ?? "gone";
