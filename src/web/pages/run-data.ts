@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
+import { sql } from "kysely";
 import { z } from "zod";
 import { reductionsWithRun } from "../../store/run-views.ts";
 import type { JobStatus } from "../../store/schema.ts";
@@ -36,6 +37,8 @@ export interface VersionRow {
   err_file: string | null;
   script_path: string | null;
   script_hash: string | null;
+  /** The exact script text was recorded (a re-run can run it again). */
+  has_script_text: boolean;
   interpreter: string | null;
   /** The stored variables (parsed JSON), null when the script had none. */
   variables: unknown;
@@ -99,6 +102,7 @@ export async function loadRun(
       "jobs.script_hash",
       "jobs.interpreter",
       "jobs.variables",
+      sql<number | boolean>`jobs.script_text is not null`.as("has_script_text"),
     ])
     .where("instruments.name", "=", instrument.toUpperCase())
     .where("runs.run_number", "=", run)
@@ -144,6 +148,7 @@ export async function loadRun(
         err_file: r.err_file,
         script_path: r.script_path,
         script_hash: r.script_hash,
+        has_script_text: Boolean(Number(r.has_script_text)),
         interpreter: r.interpreter,
         variables: parseJson(r.variables),
       };

@@ -107,7 +107,7 @@ export function registerRunChanges(app: FastifyInstance, ctx: WebContext): void 
         run={run}
         version={version}
         fields={fields}
-        typed={{ raw, script: "stored", description: "" }}
+        typed={{ raw, script: hasStoredScript(run) ? "stored" : "current", description: "" }}
         errors={{}}
         formError={null}
         note={current.problem}
@@ -185,8 +185,6 @@ export function registerRunChanges(app: FastifyInstance, ctx: WebContext): void 
       refusal = preview.refused.find((r) => r.run_number === run.run_number)?.reason ?? null;
       if (!refusal && !preview.queue.includes(run.run_number)) refusal = "the run was not queued";
     } catch (e) {
-      if (e instanceof VariableValueError && e.variable)
-        return showForm({ [e.variable]: e.reason }, e.reason, 422);
       if (e instanceof RefusedError) refusal = e.reason;
       else if (e instanceof InfrastructureError) return unavailable(ctx, request, reply, run, e);
       else throw e;
@@ -236,6 +234,14 @@ export function registerRunChanges(app: FastifyInstance, ctx: WebContext): void 
       );
     }
   });
+}
+
+/**
+ * Whether the latest version recorded the script text it ran: only then can a re-run run that
+ * text again; otherwise the coordinator takes the current file.
+ */
+function hasStoredScript(run: RunRecord): boolean {
+  return run.versions.at(-1)?.has_script_text ?? false;
 }
 
 /** The instrument's `reduce_vars.py` as it is now (defaults, types, help), or why it cannot be read. */
@@ -440,13 +446,17 @@ function RerunForm({
         <input type="hidden" name="version" value={String(version.version)} />
         <fieldset>
           <legend>Which script</legend>
-          <label class="choice">
-            <input type="radio" name="script" value="stored" checked={typed.script === "stored"} />{" "}
-            {`The exact script text version ${latest.version} ran`}
-            {latest.script_hash ? (
-              <span class="muted">{` (sha256 ${latest.script_hash.slice(0, 12)}…)`}</span>
-            ) : null}
-          </label>
+          {hasStoredScript(run) ? (
+            <label class="choice">
+              <input type="radio" name="script" value="stored" checked={typed.script === "stored"} />{" "}
+              {`The exact script text version ${latest.version} ran`}
+              {latest.script_hash ? (
+                <span class="muted">{` (sha256 ${latest.script_hash.slice(0, 12)}…)`}</span>
+              ) : null}
+            </label>
+          ) : (
+            <p class="help">{`Version ${latest.version} did not record its script text, so the re-run uses the current script file.`}</p>
+          )}
           <label class="choice">
             <input type="radio" name="script" value="current" checked={typed.script === "current"} /> The
             instrument's current script file, as it is now
