@@ -439,7 +439,10 @@ describe("the run page", () => {
       assert.match(html, /name="script" value="current"/);
       assert.match(html, /<label for="description">/);
       const bare = await (await wish.get("/runs/WISH/7/rerun")).text();
-      assert.match(bare, /Version 0 did not record its script text, so the re-run uses the current script file/);
+      assert.match(
+        bare,
+        /Version 0 did not record its script text, so the re-run uses the current script file/,
+      );
       assert.match(bare, /name="script" value="current" checked/);
       assert.match(bare, /This script has no variables/);
     });
