@@ -72,8 +72,9 @@ function decodeTyped(spec: Obj, what: string, limit: number): { values: number[]
   if (typeof spec.bdata !== "string" || !BASE64.test(spec.bdata))
     throw new Unreadable(`${what} is a typed array whose bdata is not base64`);
   const shape = shapeOf(spec.shape, what);
-  const approxBytes = Math.floor((spec.bdata.length * 3) / 4);
-  if (approxBytes / type.size > limit + 2)
+  const padding = spec.bdata.trimEnd().endsWith("==") ? 2 : spec.bdata.trimEnd().endsWith("=") ? 1 : 0;
+  const bytesAbout = Math.floor((spec.bdata.length * 3) / 4) - padding;
+  if (bytesAbout / type.size > limit)
     throw new PlotParseError(
       `${what} has more than ${limit.toLocaleString("en")} values: too many to accept`,
     );
@@ -131,7 +132,7 @@ function grid(value: unknown, what: string): number[][] {
   }
   if (isObj(value) && "bdata" in value) {
     const { values, shape } = decodeTyped(value, what, side * side);
-    if (!shape || shape.length !== 2) throw new Unreadable(`${what} is a typed array without a 2-D shape`);
+    if (shape?.length !== 2) throw new Unreadable(`${what} is a typed array without a 2-D shape`);
     const [rows = 0, cols = 0] = shape;
     if (rows > side || cols > side) throw tooBig(rows, cols);
     return Array.from({ length: rows }, (_, r) => values.slice(r * cols, (r + 1) * cols));

@@ -17,8 +17,8 @@ export class PlotParseError extends Error {
 }
 
 const CALL = "Plotly.newPlot(";
-/** How many `Plotly.newPlot(` occurrences are tried (the last first: it is the figure's own call). */
-const MAX_CALLS_TRIED = 5;
+/** How many `Plotly.newPlot(` occurrences are tried at most. */
+const MAX_CALLS_TRIED = 20;
 
 const isSpace = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
 
@@ -110,8 +110,8 @@ function simpleArgumentEnd(text: string, at: number): number {
   return i;
 }
 
-/** Reads the data and layout of the `Plotly.newPlot(` call whose arguments start at `at`. */
-function readCall(text: string, at: number): { data: unknown; layout: unknown } {
+/** Reads the data and layout of the `Plotly.newPlot(` call whose arguments start at `at`, and where the call ends. */
+function readCall(text: string, at: number): { data: unknown; layout: unknown; end: number } {
   let i = skipSpace(text, simpleArgumentEnd(text, skipSpace(text, at)));
   if (text[i] !== ",") throw new PlotParseError("Plotly.newPlot( is not followed by the plot's data");
   i = skipSpace(text, i + 1);
@@ -121,40 +121,48 @@ function readCall(text: string, at: number): { data: unknown; layout: unknown } 
   let layout: unknown = {};
   if (text[i] === ",") {
     i = skipSpace(text, i + 1);
-    if (text[i] !== ")") layout = parseJsonText(scanBracketed(text, i, "layout").json, "plot's layout");
+    if (text[i] !== ")") {
+      const scanned = scanBracketed(text, i, "layout");
+      layout = parseJsonText(scanned.json, "plot's layout");
+      i = scanned.end;
+    }
   } else if (text[i] !== ")") {
     throw new PlotParseError("the plot's data is followed by something that is not its layout");
   }
   // plotly.js also takes one figure object: newPlot(id, {data, layout, config}).
   if (!Array.isArray(first) && first !== null && typeof first === "object" && "data" in first) {
     const figure = first as { data: unknown; layout?: unknown };
-    return { data: figure.data, layout: figure.layout ?? {} };
+    return { data: figure.data, layout: figure.layout ?? {}, end: i };
   }
-  return { data: first, layout };
+  return { data: first, layout, end: i };
 }
 
 /**
  * The figure (Plotly `data` and `layout`, as parsed JSON, not yet checked) of a Plotly `<div>`
- * export. Throws PlotParseError saying why when there is none we can read.
+ * export. Every `Plotly.newPlot(` is tried in order; one inside the arguments of a call already
+ * read (text in the figure's data) is not a call. The last call read is the figure (a div made
+ * with the plotly.js library inlined has the library first). Throws PlotParseError saying why
+ * when there is none we can read.
  */
 export function extractPlotlyDiv(html: string): { data: unknown; layout: unknown } {
-  const starts: number[] = [];
-  for (let at = html.lastIndexOf(CALL); at >= 0 && starts.length < MAX_CALLS_TRIED; ) {
-    starts.push(at + CALL.length);
-    at = at === 0 ? -1 : html.lastIndexOf(CALL, at - 1);
-  }
-  if (starts.length === 0)
-    throw new PlotParseError(
-      "no Plotly.newPlot( call found: upload the <div> that plotly's plot(fig, output_type='div') makes, or the figure as JSON",
-    );
+  let found: { data: unknown; layout: unknown; end: number } | null = null;
   let firstError: PlotParseError | null = null;
-  for (const start of starts) {
+  let tried = 0;
+  for (let at = html.indexOf(CALL); at >= 0 && tried < MAX_CALLS_TRIED; at = html.indexOf(CALL, at + 1)) {
+    if (found && at < found.end) continue;
+    tried++;
     try {
-      return readCall(html, start);
+      found = readCall(html, at + CALL.length);
     } catch (e) {
       if (!(e instanceof PlotParseError)) throw e;
       firstError ??= e;
     }
   }
-  throw firstError ?? new PlotParseError("no readable Plotly.newPlot( call");
+  if (found) return { data: found.data, layout: found.layout };
+  throw (
+    firstError ??
+    new PlotParseError(
+      "no Plotly.newPlot( call found: upload the <div> that plotly's plot(fig, output_type='div') makes, or the figure as JSON",
+    )
+  );
 }

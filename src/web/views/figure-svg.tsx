@@ -351,16 +351,14 @@ interface Area {
 function Grid({ x, y, area }: { x: Scale; y: Scale; area: Area }) {
   const v = (px: number) => `M${round1(px)} ${area.top}V${area.bottom}`;
   const h = (py: number) => `M${area.left} ${round1(py)}H${area.right}`;
+  const minor = [...x.minor.map((t) => v(x.toPx(t))), ...y.minor.map((t) => h(y.toPx(t)))].join("");
+  const major = [...x.ticks.map((t) => v(x.toPx(t.value))), ...y.ticks.map((t) => h(y.toPx(t.value)))].join(
+    "",
+  );
   return (
     <g class="grid" fill="none">
-      <path
-        stroke="#f3f4f6"
-        d={[...x.minor.map((t) => v(x.toPx(t))), ...y.minor.map((t) => h(y.toPx(t)))].join("")}
-      />
-      <path
-        stroke="#e3e6ea"
-        d={[...x.ticks.map((t) => v(x.toPx(t.value))), ...y.ticks.map((t) => h(y.toPx(t.value)))].join("")}
-      />
+      {minor ? <path stroke="#f3f4f6" d={minor} /> : null}
+      {major ? <path stroke="#e3e6ea" d={major} /> : null}
     </g>
   );
 }
