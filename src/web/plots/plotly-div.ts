@@ -47,8 +47,7 @@ function stringEnd(text: string, at: number): number {
  */
 export function scanBracketed(text: string, at: number, what: string): { end: number; json: string } {
   const open = text[at];
-  if (open !== "[" && open !== "{")
-    throw new PlotParseError(`the plot's ${what} is not a JSON ${what === "data" ? "list" : "object"}`);
+  if (open !== "[" && open !== "{") throw new PlotParseError(`the ${what} is not a JSON list or object`);
   const stack: string[] = [];
   const pieces: string[] = [];
   let copied = at;
@@ -59,7 +58,7 @@ export function scanBracketed(text: string, at: number, what: string): { end: nu
     } else if (ch === "[" || ch === "{") {
       stack.push(ch === "[" ? "]" : "}");
     } else if (ch === "]" || ch === "}") {
-      if (stack.pop() !== ch) throw new PlotParseError(`the plot's ${what} has brackets that do not match`);
+      if (stack.pop() !== ch) throw new PlotParseError(`the ${what} has brackets that do not match`);
       if (stack.length === 0) {
         pieces.push(text.slice(copied, i + 1));
         return { end: i + 1, json: pieces.join("") };
@@ -75,7 +74,7 @@ export function scanBracketed(text: string, at: number, what: string): { end: nu
       i += 7;
     }
   }
-  throw new PlotParseError(`the plot's ${what} is cut off (its closing bracket is missing)`);
+  throw new PlotParseError(`the ${what} is cut off (its closing bracket is missing)`);
 }
 
 /**
@@ -115,14 +114,14 @@ function readCall(text: string, at: number): { data: unknown; layout: unknown; e
   let i = skipSpace(text, simpleArgumentEnd(text, skipSpace(text, at)));
   if (text[i] !== ",") throw new PlotParseError("Plotly.newPlot( is not followed by the plot's data");
   i = skipSpace(text, i + 1);
-  const data = scanBracketed(text, i, "data");
+  const data = scanBracketed(text, i, "plot's data");
   const first = parseJsonText(data.json, "plot's data");
   i = skipSpace(text, data.end);
   let layout: unknown = {};
   if (text[i] === ",") {
     i = skipSpace(text, i + 1);
     if (text[i] !== ")") {
-      const scanned = scanBracketed(text, i, "layout");
+      const scanned = scanBracketed(text, i, "plot's layout");
       layout = parseJsonText(scanned.json, "plot's layout");
       i = scanned.end;
     }
