@@ -178,12 +178,12 @@ describe("drawing figures as SVG", () => {
       ),
     ].map((m) => m[1]);
 
-  test("log axes get decade ticks (10⁻³ … 100), minor ticks between, error bars clipped at the axis", () => {
+  test("log axes get decade ticks (10⁻⁴ … 100), minor ticks between, error bars clipped at the axis", () => {
     const svg = draw({
       data: [
         {
           type: "scatter",
-          x: [0.001, 0.01, 0.1, 1, 10, 100],
+          x: [0.0001, 0.01, 0.1, 1, 10, 100],
           y: [5, 3, 1, 0.5, 0.2, 0.1],
           error_y: [1, 1, 0.1, 0.6, 0.1, 0.01],
         },
@@ -191,7 +191,7 @@ describe("drawing figures as SVG", () => {
       layout: { xaxis: { type: "log", title: "Q" }, yaxis: { type: "log" } },
     });
     assert.match(svg, /<g class="x-axis"[^>]*data-scale="log"/);
-    assert.deepEqual(texts(svg, "x-axis"), ["10⁻³", "0.01", "0.1", "1", "10", "100"]);
+    assert.deepEqual(texts(svg, "x-axis"), ["10⁻⁴", "0.001", "0.01", "0.1", "1", "10", "100"]);
     assert.ok(texts(svg, "y-axis").includes("1"), "y ticks at decades");
     assert.match(svg, /class="error-bars"/);
     assert.match(svg, /<g class="grid"[^>]*><path stroke="#f3f4f6" d="M/, "minor grid lines between decades");

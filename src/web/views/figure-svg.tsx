@@ -92,7 +92,7 @@ function logTicks(lo: number, hi: number, count: number): { ticks: Tick[]; minor
   const last = Math.floor(hi + 1e-9);
   const decades = last - first + 1;
   const inside = (v: number) => Math.log10(v) >= lo - 1e-9 && Math.log10(v) <= hi + 1e-9;
-  const decadeLabel = (k: number) => (Math.abs(k) <= 2 ? formatNumber(10 ** k, 10 ** k) : power(k));
+  const decadeLabel = (k: number) => (Math.abs(k) <= 3 ? formatNumber(10 ** k, 10 ** k) : power(k));
   if (decades <= 2) {
     // Few decades: 1, 2 and 5 of each are labelled (plain numbers), 3…9 are minor ticks.
     const ticks: Tick[] = [];
@@ -206,6 +206,7 @@ function* axisValues(traces: Trace[], axis: "x" | "y"): Generator<number> {
       continue;
     }
     const values = t[axis];
+    if (t.type === "bar" && axis === "x") yield* barEnds(values);
     const errors = axis === "y" ? t.error_y : t.show_error_x === false ? undefined : t.error_x;
     for (let i = 0; i < values.length; i++) {
       const v = values[i] ?? Number.NaN;
@@ -217,6 +218,17 @@ function* axisValues(traces: Trace[], axis: "x" | "y"): Generator<number> {
       }
     }
   }
+}
+
+/** Half a bar beyond the first and last bar, so that the bars at the ends are drawn whole. */
+function barEnds(x: number[]): number[] {
+  const sorted = x.filter(Number.isFinite).sort((a, b) => a - b);
+  let gap = Number.POSITIVE_INFINITY;
+  for (let i = 1; i < sorted.length; i++) gap = Math.min(gap, (sorted[i] ?? 0) - (sorted[i - 1] ?? 0));
+  const first = sorted[0];
+  const last = sorted.at(-1);
+  if (first === undefined || last === undefined || !Number.isFinite(gap) || gap <= 0) return [];
+  return [first - gap / 2, last + gap / 2];
 }
 
 function hasDrawable(traces: Trace[], x: Scale, y: Scale, z: ZRange | null): boolean {
