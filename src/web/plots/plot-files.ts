@@ -41,8 +41,16 @@ interface FinishedVersion {
 const reading = new Map<string, Promise<number>>();
 
 /**
+ * Files that could not be opened (not there on this machine, not allowed), by version and path:
+ * not tried again before this time, so a run page shown often does not retry (and log) each time.
+ */
+const failedUntil = new Map<string, number>();
+const RETRY_AFTER_MS = 5 * 60_000;
+const MAX_FAILURES_KEPT = 10_000;
+
+/**
  * Reads the plot files of the run's completed versions that are not read yet. Returns how many
- * plots it stored. Problems reading a file (gone, not allowed) are logged and tried again later.
+ * plots it stored. Problems opening a file (gone, not allowed) are logged and tried again after 5 minutes.
  */
 export function ingestPlotFiles(
   database: SqlDatabase,
@@ -91,6 +99,8 @@ async function ingest(database: SqlDatabase, instrument: string, run: number, lo
       .slice(0, MAX_PLOT_FILES);
     for (const file of files) {
       if (done.has(`${v.version}/${basename(file)}`)) continue;
+      const key = `${instrument}/${run}/${v.version}/${file}`;
+      if ((failedUntil.get(key) ?? 0) > Date.now()) continue;
       try {
         const plot = await readPlotFile(file, v.output_dir, v.finished_at);
         if (!plot) continue;
@@ -107,9 +117,11 @@ async function ingest(database: SqlDatabase, instrument: string, run: number, lo
         stored++;
         log?.info({ instrument, run, version: v.version, file }, "web: plot file read");
       } catch (e) {
+        if (failedUntil.size >= MAX_FAILURES_KEPT) failedUntil.clear();
+        failedUntil.set(key, Date.now() + RETRY_AFTER_MS);
         log?.warn(
           { err: e, instrument, run, version: v.version, file },
-          "web: plot file not read (tried again later)",
+          "web: plot file not read (tried again in 5 min)",
         );
       }
     }
