@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import { h } from "preact";
 import { render } from "preact-render-to-string";
+import { namesAnotherRun } from "../../src/web/plots/plot-files.ts";
 import { parsePlotBody, parsePlotText } from "../../src/web/plots/plot-input.ts";
 import { plotAsText } from "../../src/web/plots/plot-text.ts";
 import { extractPlotlyDiv, PlotParseError } from "../../src/web/plots/plotly-div.ts";
@@ -338,4 +339,12 @@ test("the data as text: WebMon's columns, every point, one block per trace", () 
       "",
     ].join("\n"),
   );
+});
+
+test("a plot file named for another run is that run's (shared SNS output folders)", () => {
+  assert.equal(namesAnotherRun("NOM_12346.plot.json", "NOM", 12345), true);
+  assert.equal(namesAnotherRun("NOM_123456.plot.json", "NOM", 12345), true);
+  assert.equal(namesAnotherRun("nom_12345_iq.plot.json", "NOM", 12345), false);
+  assert.equal(namesAnotherRun("MARI00012345.plot.json", "MARI", 12345), false);
+  assert.equal(namesAnotherRun("reduction.plot.json", "NOM", 12345), false);
 });

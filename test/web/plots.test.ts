@@ -405,11 +405,14 @@ describe("plots: publishing, SNS compatibility, reading, plot files", () => {
     const outside = join(web.dir, "secret.plot.json");
     writeFileSync(outside, JSON.stringify({ series: [{ x: [1], y: [1] }] }));
     symlinkSync(outside, linkOut);
+    // Run 9, reduced at the same time in the same shared folder, wrote its own plot file.
+    const otherRun = join(dir, "MARI_9.plot.json");
+    writeFileSync(otherRun, JSON.stringify({ series: [{ x: [1], y: [9] }] }));
     await completeVersion(
       "MARI",
       10,
       dir,
-      [good, broken, linkOut, join(dir, "MARI_10_reduced.dat")],
+      [good, broken, linkOut, otherRun, join(dir, "MARI_10_reduced.dat")],
       Date.now(),
     );
 
@@ -427,7 +430,7 @@ describe("plots: publishing, SNS compatibility, reading, plot files", () => {
         ["I(Q)", "plot-file", "MARI_10.plot.json", 0],
         ["MARI_10_broken", "plot-file", "MARI_10_broken.plot.json", 0],
       ],
-      "the link out of the output folder is not read",
+      "neither the link out of the output folder nor run 9's file is read",
     );
     const brokenPlot = list.find((p) => p.name === "MARI_10_broken");
     const figure = (await (await member.get(`/api/v1/plots/MARI/10/${brokenPlot?.id}`)).json()) as {

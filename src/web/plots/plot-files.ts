@@ -95,7 +95,7 @@ async function ingest(database: SqlDatabase, instrument: string, run: number, lo
   for (const v of versions) {
     if (!v.output_dir) continue;
     const files = (JSON.parse(v.output_files) as string[])
-      .filter((f) => f.endsWith(PLOT_FILE_SUFFIX))
+      .filter((f) => f.endsWith(PLOT_FILE_SUFFIX) && !namesAnotherRun(basename(f), instrument, run))
       .slice(0, MAX_PLOT_FILES);
     for (const file of files) {
       if (done.has(`${v.version}/${basename(file)}`)) continue;
@@ -127,6 +127,17 @@ async function ingest(database: SqlDatabase, instrument: string, run: number, lo
     }
   }
   return stored;
+}
+
+/**
+ * Whether a file's name says it is another run's (`NOM_12346.plot.json` for run 12345). In an
+ * output folder shared by an experiment's runs (SNS), a version's recorded outputs are the files
+ * written while it ran, which include those of runs reduced at the same time.
+ */
+export function namesAnotherRun(name: string, instrument: string, run: number): boolean {
+  const prefix = instrument.replace(/[^A-Za-z0-9]/g, (c) => `\\${c}`);
+  const match = new RegExp(`^${prefix}_?0*(\\d+)(?!\\d)`, "i").exec(name);
+  return match !== null && Number(match[1]) !== run;
 }
 
 /**
