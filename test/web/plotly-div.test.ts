@@ -77,9 +77,17 @@ describe("reading a Plotly <div> without running it", () => {
 
   test("script-breaking strings and a second 'Plotly.newPlot(' inside the data are only data", () => {
     const evil = "</script><script>alert(1)</script>";
-    const data = JSON.stringify([{ x: [1, 2], y: [3, 4], name: evil, text: "Plotly.newPlot('x', [], {})" }]);
+    const data = JSON.stringify([
+      { x: [1, 2], y: [3, 4], name: evil, text: "Plotly.newPlot('x', [], {})" },
+      { x: [1], y: [1], name: 'a quote " a bracket ] a backslash \\ and NaN' },
+    ]);
     const { figure } = parsePlotText(div(data, JSON.stringify({ title: { text: evil } })));
     assert.equal(figure.data[0]?.name, evil);
+    assert.equal(
+      figure.data[1]?.name,
+      'a quote " a bracket ] a backslash \\ and NaN',
+      "escapes inside strings",
+    );
     assert.equal(figure.layout.title, evil);
     const svg = render(h(FigureSvg, { figure, label: evil }));
     assert.doesNotMatch(svg, /<script/i, "no script element in the drawing");

@@ -104,7 +104,12 @@ function numbers(value: unknown, what: string, limit: number = FIGURE_LIMITS.poi
       throw new PlotParseError(
         `${what} has ${value.length.toLocaleString("en")} values; at most ${limit.toLocaleString("en")} are accepted`,
       );
-    return value.map((v) => numberOf(v, what));
+    const out: number[] = new Array(value.length);
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      out[i] = typeof v === "number" ? v : numberOf(v, what);
+    }
+    return out;
   }
   if (isObj(value) && "bdata" in value) {
     const { values, shape } = decodeTyped(value, what, limit);

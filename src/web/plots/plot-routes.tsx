@@ -12,9 +12,11 @@ import { canManageInstrument, canReadInstrument, canReadRun, type Viewer } from 
 import { LoginAttempts } from "../pages/login-page.tsx";
 import { FigureSvg } from "../views/figure-svg.tsx";
 import type { WebContext, WebModule } from "../web-context.ts";
+import { drawnFigures } from "./drawn-figures.ts";
 import { ingestPlotFiles } from "./plot-files.ts";
 import { type ParsedPlot, parsePlotBody, parsePlotText } from "./plot-input.ts";
 import {
+  findPlot,
   findRun,
   hasVersion,
   insertPlot,
@@ -364,38 +366,35 @@ function registerReads(app: FastifyInstance, ctx: WebContext): void {
     const found = await findRun(database, instrument, run);
     const refusal = refuseRead(ctx, request, reply, instrument, run, found);
     if (refusal) return refusal;
-    const plot = await plotWithFigure(database, instrument, run, id);
-    if (!plot)
-      return ctx.notFound(request, reply, `no plot ${id} of run ${run} of ${instrument.toUpperCase()}`);
-    reply.header("cache-control", "private, max-age=300");
-    switch (query.data.format) {
-      case "text":
-        return reply
-          .type("text/plain; charset=utf-8")
-          .header("content-disposition", `attachment; filename="${textFileName(plot)}"`)
-          .send(plotAsText(plot));
-      case "svg":
-        return reply
-          .type("image/svg+xml; charset=utf-8")
-          .send(
-            render(
-              <FigureSvg
-                figure={plot.figure}
-                label={`${plot.name}: plot of ${plot.instrument} run ${plot.run}`}
-              />,
-            ),
-          );
-      default: {
-        const { figure, ...record } = plot;
-        return {
-          ...record,
-          ...plotLinks(plot),
-          data: figure.data,
-          layout: figure.layout,
-          notes: figure.notes ?? [],
-        };
-      }
+    const missing = () =>
+      ctx.notFound(request, reply, `no plot ${id} of run ${run} of ${instrument.toUpperCase()}`);
+    if (query.data.format === "svg") {
+      // The picture is drawn from the cached drawing copy: no need to read every point.
+      const record = await findPlot(database, instrument, run, id);
+      const figure = record && (await drawnFigures(database, [id])).get(id);
+      if (!record || !figure) return missing();
+      const label = `${record.name}: plot of ${record.instrument} run ${record.run}`;
+      return reply
+        .header("cache-control", "private, max-age=300")
+        .type("image/svg+xml; charset=utf-8")
+        .send(render(<FigureSvg figure={figure} label={label} />));
     }
+    const plot = await plotWithFigure(database, instrument, run, id);
+    if (!plot) return missing();
+    reply.header("cache-control", "private, max-age=300");
+    if (query.data.format === "text")
+      return reply
+        .type("text/plain; charset=utf-8")
+        .header("content-disposition", `attachment; filename="${textFileName(plot)}"`)
+        .send(plotAsText(plot));
+    const { figure, ...record } = plot;
+    return {
+      ...record,
+      ...plotLinks(plot),
+      data: figure.data,
+      layout: figure.layout,
+      notes: figure.notes ?? [],
+    };
   });
 
   // SNS live_data_server's read (WebMon fetched it with a sha1 key; here the viewer's permission decides).

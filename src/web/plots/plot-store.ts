@@ -102,6 +102,23 @@ export async function listPlots(
   return rows.map(toRecord);
 }
 
+/** One plot of a run (without its figure), or null. */
+export async function findPlot(
+  database: SqlDatabase,
+  instrument: string,
+  run: number,
+  id: number,
+): Promise<PlotRecord | null> {
+  const row = await database.db
+    .selectFrom("plots")
+    .select(RECORD_COLUMNS)
+    .where("id", "=", id)
+    .where("instrument", "=", instrument.toUpperCase())
+    .where("run_number", "=", run)
+    .executeTakeFirst();
+  return row ? toRecord(row) : null;
+}
+
 /** One plot of a run with its whole figure (every point), or null. */
 export async function plotWithFigure(
   database: SqlDatabase,

@@ -30,15 +30,22 @@ function skipSpace(text: string, at: number): number {
 
 /** The index just past the string literal that starts at `at` (`"…"` or `'…'`, with escapes). */
 function stringEnd(text: string, at: number): number {
-  const quote = text.charCodeAt(at);
-  for (let i = at + 1; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0x5c) i++;
-    else if (c === quote) return i + 1;
-    else if (c === 0x0a) break;
+  const quote = text[at] === "'" ? "'" : '"';
+  let i = at + 1;
+  for (;;) {
+    const close = text.indexOf(quote, i);
+    if (close < 0) break;
+    // The quote is escaped when an odd number of backslashes precede it.
+    let slashes = 0;
+    while (text.charCodeAt(close - 1 - slashes) === 0x5c) slashes++;
+    if (slashes % 2 === 0) return close + 1;
+    i = close + 1;
   }
   throw new PlotParseError("a text in the plot's script is not closed (the upload is cut off?)");
 }
+
+/** Characters the scanner stops at outside strings: quotes, brackets, and the N/I of NaN/Infinity. */
+const STOPS = /["'[\]{}NI]/g;
 
 /**
  * Scans the JSON-like value (array or object) starting at `at` to its matching bracket. Returns
@@ -51,10 +58,13 @@ export function scanBracketed(text: string, at: number, what: string): { end: nu
   const stack: string[] = [];
   const pieces: string[] = [];
   let copied = at;
-  for (let i = at; i < text.length; i++) {
-    const ch = text[i];
+  const stops = new RegExp(STOPS.source, "g");
+  stops.lastIndex = at;
+  for (let found = stops.exec(text); found; found = stops.exec(text)) {
+    const i = found.index;
+    const ch = found[0];
     if (ch === '"' || ch === "'") {
-      i = stringEnd(text, i) - 1;
+      stops.lastIndex = stringEnd(text, i);
     } else if (ch === "[" || ch === "{") {
       stack.push(ch === "[" ? "]" : "}");
     } else if (ch === "]" || ch === "}") {
@@ -66,12 +76,12 @@ export function scanBracketed(text: string, at: number, what: string): { end: nu
     } else if (ch === "N" && text.startsWith("NaN", i)) {
       pieces.push(text.slice(copied, i), "null");
       copied = i + 3;
-      i += 2;
+      stops.lastIndex = copied;
     } else if (ch === "I" && text.startsWith("Infinity", i)) {
       const minus = text[i - 1] === "-" ? 1 : 0;
       pieces.push(text.slice(copied, i - minus), "null");
       copied = i + 8;
-      i += 7;
+      stops.lastIndex = copied;
     }
   }
   throw new PlotParseError(`the ${what} is cut off (its closing bracket is missing)`);

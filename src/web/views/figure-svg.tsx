@@ -119,28 +119,29 @@ function logTicks(lo: number, hi: number, count: number): { ticks: Tick[]; minor
   return { ticks, minor };
 }
 
+/** The smallest and largest value an axis must show (in log10 on a log axis); values it cannot show are skipped. */
+class Range {
+  lo = Number.POSITIVE_INFINITY;
+  hi = Number.NEGATIVE_INFINITY;
+  constructor(readonly log: boolean) {}
+
+  add(v: number): void {
+    if (!Number.isFinite(v) || (this.log && v <= 0)) return;
+    const t = this.log ? Math.log10(v) : v;
+    if (t < this.lo) this.lo = t;
+    if (t > this.hi) this.hi = t;
+  }
+}
+
 /**
- * The scale of an axis over the values it must show, from pixel `from` to `to`, padded a little
- * (plotly's autorange); `zero` keeps 0 in range (bars).
+ * The scale of an axis over a range, from pixel `from` to `to`, padded a little (plotly's
+ * autorange); `zero` keeps 0 in range (bars).
  */
-function makeScale(
-  values: Iterable<number>,
-  axis: Axis | undefined,
-  from: number,
-  to: number,
-  zero = false,
-): Scale {
-  const log = axis?.type === "log";
+function makeScale(range: Range, from: number, to: number, zero = false): Scale {
+  const { log } = range;
+  let { lo, hi } = range;
   const valid = (v: number | undefined): v is number =>
     v !== undefined && Number.isFinite(v) && (!log || v > 0);
-  let lo = Number.POSITIVE_INFINITY;
-  let hi = Number.NEGATIVE_INFINITY;
-  for (const v of values) {
-    if (!valid(v)) continue;
-    const t = log ? Math.log10(v) : v;
-    if (t < lo) lo = t;
-    if (t > hi) hi = t;
-  }
   if (zero && !log) {
     lo = Math.min(lo, 0);
     hi = Math.max(hi, 0);
@@ -159,7 +160,10 @@ function makeScale(
   }
   const count = Math.max(2, Math.round(Math.abs(to - from) / 70));
   const { ticks, minor } = log ? logTicks(lo, hi, count) : { ticks: niceTicks(lo, hi, count), minor: [] };
-  const toPx = (v: number) => from + (((log ? Math.log10(v) : v) - lo) / (hi - lo)) * (to - from);
+  const factor = (to - from) / (hi - lo);
+  const toPx = log
+    ? (v: number) => from + (Math.log10(v) - lo) * factor
+    : (v: number) => from + (v - lo) * factor;
   const visible = (v: number) => {
     const t = log ? Math.log10(v) : v;
     return t >= lo - 1e-9 * Math.abs(hi - lo) && t <= hi + 1e-9 * Math.abs(hi - lo);
@@ -197,27 +201,29 @@ function zRange(maps: Trace[]): ZRange | null {
   return min <= max ? { min, max } : null;
 }
 
-/** Every value an axis must show: points (with their error bars) and heatmap cell edges. */
-function* axisValues(traces: Trace[], axis: "x" | "y"): Generator<number> {
+/** The range an axis must show: points (with their error bars) and heatmap cell edges. */
+function axisRange(traces: Trace[], axis: "x" | "y", spec: Axis | undefined): Range {
+  const range = new Range(spec?.type === "log");
   for (const t of traces) {
     if (t.type === "heatmap") {
       const cells = axis === "x" ? (t.z?.[0]?.length ?? 0) : (t.z?.length ?? 0);
-      yield* cellEdges(t[axis], cells);
+      for (const edge of cellEdges(t[axis], cells)) range.add(edge);
       continue;
     }
     const values = t[axis];
-    if (t.type === "bar" && axis === "x") yield* barEnds(values);
+    if (t.type === "bar" && axis === "x") for (const end of barEnds(values)) range.add(end);
     const errors = axis === "y" ? t.error_y : t.show_error_x === false ? undefined : t.error_x;
     for (let i = 0; i < values.length; i++) {
       const v = values[i] ?? Number.NaN;
-      yield v;
+      range.add(v);
       const e = errors?.[i];
       if (e !== undefined && Number.isFinite(e)) {
-        yield v + e;
-        yield v - e;
+        range.add(v + e);
+        range.add(v - e);
       }
     }
   }
+  return range;
 }
 
 /** Half a bar beyond the first and last bar, so that the bars at the ends are drawn whole. */
@@ -260,8 +266,8 @@ export function FigureSvg({
   const m = { left: 74, right: z ? 100 : 18, top: title ? 38 : 18, bottom: xaxis?.title ? 50 : 34 };
   const area = { left: m.left, right: width - m.right, top: m.top, bottom: height - m.bottom };
   const bars = points.some((t) => t.type === "bar");
-  const x = makeScale(axisValues(fig.data, "x"), xaxis, area.left, area.right);
-  const y = makeScale(axisValues(fig.data, "y"), yaxis, area.bottom, area.top, bars);
+  const x = makeScale(axisRange(fig.data, "x", xaxis), area.left, area.right);
+  const y = makeScale(axisRange(fig.data, "y", yaxis), area.bottom, area.top, bars);
   const drawable = hasDrawable(fig.data, x, y, z);
   const barTraces = points.filter((t) => t.type === "bar");
   const barWidth = bars ? barSlot(barTraces, x) / barTraces.length : 0;
@@ -420,6 +426,30 @@ function barSlot(traces: Trace[], x: Scale): number {
   return Math.max(1, Math.min(40, Number.isFinite(gap) ? gap * 0.8 : 30));
 }
 
+/** Pixel positions of a trace's points (rounded to 0.1 px); NaN where there is a gap. */
+interface Pixels {
+  x: Float64Array;
+  y: Float64Array;
+  drawn: number;
+}
+
+function pixelsOf(trace: Trace, x: Scale, y: Scale): Pixels {
+  const n = trace.x.length;
+  const px = new Float64Array(n).fill(Number.NaN);
+  const py = new Float64Array(n).fill(Number.NaN);
+  let drawn = 0;
+  for (let i = 0; i < n; i++) {
+    const xv = trace.x[i];
+    const yv = trace.y[i];
+    if (x.valid(xv) && y.valid(yv)) {
+      px[i] = round1(x.toPx(xv));
+      py[i] = round1(y.toPx(yv));
+      drawn++;
+    }
+  }
+  return { x: px, y: py, drawn };
+}
+
 function PointTrace({
   trace,
   colour,
@@ -435,123 +465,111 @@ function PointTrace({
   area: Area;
   bar: { width: number; offset: number } | null;
 }) {
-  // Pixel position of each point, null for a gap.
-  const px = trace.x.map((xv, i) => {
-    const yv = trace.y[i];
-    return x.valid(xv) && y.valid(yv) ? ([round1(x.toPx(xv)), round1(y.toPx(yv))] as const) : null;
-  });
-  const drawn = px.filter((p) => p !== null).length;
-  const errors = (
-    <ErrorBars
-      trace={trace}
-      px={px}
-      x={x}
-      y={y}
-      area={area}
-      colour={colour}
-      caps={drawn <= 100}
-      shift={bar?.offset ?? 0}
-    />
-  );
+  const px = pixelsOf(trace, x, y);
+  const errors = errorBarPath(trace, px, x, y, area, px.drawn <= 100, bar?.offset ?? 0);
+  const errorBars = errors ? (
+    <path class="error-bars" fill="none" stroke={colour} stroke-opacity="0.65" d={errors} />
+  ) : null;
+  const points = [...px.x.keys()].filter((i) => !Number.isNaN(px.x[i] ?? Number.NaN));
   if (bar) {
     const base = y.log ? area.bottom : Math.min(area.bottom, Math.max(area.top, y.toPx(0)));
     return (
       <g class="trace" data-type="bar" fill={colour} fill-opacity="0.85">
-        {px.map((p, i) =>
-          p ? (
+        {points.map((i) => {
+          const top = px.y[i] ?? 0;
+          return (
             <rect
               key={i}
-              x={round1(p[0] + bar.offset - bar.width / 2)}
-              y={round1(Math.min(p[1], base))}
+              x={round1((px.x[i] ?? 0) + bar.offset - bar.width / 2)}
+              y={round1(Math.min(top, base))}
               width={round1(bar.width)}
-              height={round1(Math.abs(base - p[1]))}
+              height={round1(Math.abs(base - top))}
             />
-          ) : null,
-        )}
-        {errors}
+          );
+        })}
+        {errorBars}
       </g>
     );
   }
-  const mode = trace.mode ?? (drawn > 200 ? "lines" : "lines+markers");
+  const mode = trace.mode ?? (px.drawn > 200 ? "lines" : "lines+markers");
   return (
     <g class="trace" data-type="scatter">
-      {errors}
+      {errorBars}
       {mode.includes("lines") ? (
         <path fill="none" stroke={colour} stroke-width="1.6" stroke-linejoin="round" d={linePath(px)} />
       ) : null}
       {mode.includes("markers") ? (
-        <g fill={colour}>{px.map((p, i) => (p ? <circle key={i} cx={p[0]} cy={p[1]} r="2.6" /> : null))}</g>
+        <g fill={colour}>
+          {points.map((i) => (
+            <circle key={i} cx={px.x[i]} cy={px.y[i]} r="2.6" />
+          ))}
+        </g>
       ) : null}
     </g>
   );
 }
 
-/** A line through the points, broken at every gap. */
-function linePath(px: (readonly [number, number] | null)[]): string {
-  const parts: string[] = [];
-  let inLine = false;
-  for (const p of px) {
-    if (!p) {
-      inLine = false;
+/** A line through the points, broken at every gap (a lone point between gaps draws nothing). */
+function linePath(px: Pixels): string {
+  let d = "";
+  let run = 0;
+  for (let i = 0; i < px.x.length; i++) {
+    const a = px.x[i] ?? Number.NaN;
+    if (Number.isNaN(a)) {
+      run = 0;
       continue;
     }
-    parts.push(inLine ? ` ${p[0]} ${p[1]}` : `M${p[0]} ${p[1]}L`);
-    inLine = true;
+    const b = px.y[i] ?? Number.NaN;
+    d += run === 0 ? `M${a} ${b}` : run === 1 ? `L${a} ${b}` : ` ${a} ${b}`;
+    run++;
   }
-  // A trailing "L" without points is not valid path data.
-  return parts.join("").replace(/L(?=M|$)/g, "");
+  return d;
 }
 
-function ErrorBars({
-  trace,
-  px,
-  x,
-  y,
-  area,
-  colour,
-  caps,
-  shift,
-}: {
-  trace: Trace;
-  px: (readonly [number, number] | null)[];
-  x: Scale;
-  y: Scale;
-  area: Area;
-  colour: string;
-  caps: boolean;
-  shift: number;
-}) {
-  const d: string[] = [];
+/** The error bars of a trace as one path (with caps when there are few points); "" for none. */
+function errorBarPath(
+  trace: Trace,
+  px: Pixels,
+  x: Scale,
+  y: Scale,
+  area: Area,
+  caps: boolean,
+  shift: number,
+): string {
+  let d = "";
   // An end below 0 on a log axis runs to the axis.
   const end = (s: Scale, v: number, low: number) =>
     s.valid(v) ? round1(s.toPx(v)) : s.log ? low : Number.NaN;
-  px.forEach((p, i) => {
-    if (!p) return;
-    const [cx, cy] = [round1(p[0] + shift), p[1]];
-    const ey = trace.error_y?.[i];
-    const yv = trace.y[i] ?? 0;
-    if (ey !== undefined && Number.isFinite(ey) && ey > 0) {
-      const lo = end(y, yv - ey, area.bottom);
-      const hi = end(y, yv + ey, area.top);
-      if (Number.isFinite(lo) && Number.isFinite(hi)) {
-        d.push(`M${cx} ${lo}V${hi}`);
-        if (caps) d.push(`M${cx - 3} ${lo}h6M${cx - 3} ${hi}h6`);
+  const ey = trace.error_y;
+  const ex = trace.show_error_x === false ? undefined : trace.error_x;
+  if (!ey && !ex) return d;
+  for (let i = 0; i < px.x.length; i++) {
+    const cx0 = px.x[i] ?? Number.NaN;
+    if (Number.isNaN(cx0)) continue;
+    const cx = round1(cx0 + shift);
+    const cy = px.y[i] ?? 0;
+    const e = ey?.[i];
+    if (e !== undefined && e > 0 && Number.isFinite(e)) {
+      const yv = trace.y[i] ?? 0;
+      const lo = end(y, yv - e, area.bottom);
+      const hi = end(y, yv + e, area.top);
+      if (!Number.isNaN(lo) && !Number.isNaN(hi)) {
+        d += `M${cx} ${lo}V${hi}`;
+        if (caps) d += `M${cx - 3} ${lo}h6M${cx - 3} ${hi}h6`;
       }
     }
-    const ex = trace.show_error_x === false ? undefined : trace.error_x?.[i];
-    const xv = trace.x[i] ?? 0;
-    if (ex !== undefined && Number.isFinite(ex) && ex > 0) {
-      const lo = end(x, xv - ex, area.left);
-      const hi = end(x, xv + ex, area.right);
-      if (Number.isFinite(lo) && Number.isFinite(hi)) {
-        d.push(`M${lo} ${cy}H${hi}`);
-        if (caps) d.push(`M${lo} ${cy - 3}v6M${hi} ${cy - 3}v6`);
+    const f = ex?.[i];
+    if (f !== undefined && f > 0 && Number.isFinite(f)) {
+      const xv = trace.x[i] ?? 0;
+      const lo = end(x, xv - f, area.left);
+      const hi = end(x, xv + f, area.right);
+      if (!Number.isNaN(lo) && !Number.isNaN(hi)) {
+        d += `M${lo} ${cy}H${hi}`;
+        if (caps) d += `M${lo} ${cy - 3}v6M${hi} ${cy - 3}v6`;
       }
     }
-  });
-  return d.length > 0 ? (
-    <path class="error-bars" fill="none" stroke={colour} stroke-opacity="0.65" d={d.join("")} />
-  ) : null;
+  }
+  return d;
 }
 
 /** A heatmap's cells: runs of neighbouring cells of one colour level make one rectangle of that level's path. */

@@ -1,8 +1,9 @@
 import type { Logger } from "../../logging/logger.ts";
 import type { SqlDatabase } from "../../store/state-database.ts";
+import { drawnFigures } from "../plots/drawn-figures.ts";
 import { ingestPlotFiles, PLOT_FILE_SOURCE } from "../plots/plot-files.ts";
-import { figuresOf, listPlots } from "../plots/plot-store.ts";
-import { drawingCopy, type Figure, figureSize } from "./figure.ts";
+import { listPlots } from "../plots/plot-store.ts";
+import type { Figure } from "./figure.ts";
 import { FigureSvg } from "./figure-svg.tsx";
 import { formatTime } from "./format.ts";
 
@@ -22,33 +23,6 @@ export interface StoredPlot {
 const SHOWN = 50;
 
 /**
- * Drawing copies of stored figures by plot id (plots never change), so a run page does not parse
- * a large figure at every view. Bounded by the numbers held; the oldest entries go first.
- */
-class DrawnFigures {
-  private readonly entries = new Map<number, { figure: Figure; size: number }>();
-  private total = 0;
-  constructor(private readonly budget: number) {}
-
-  get(id: number): Figure | undefined {
-    return this.entries.get(id)?.figure;
-  }
-
-  set(id: number, figure: Figure): void {
-    const size = figureSize(figure);
-    if (size > this.budget || this.entries.has(id)) return;
-    this.entries.set(id, { figure, size });
-    this.total += size;
-    for (const [oldest, entry] of this.entries) {
-      if (this.total <= this.budget) break;
-      this.entries.delete(oldest);
-      this.total -= entry.size;
-    }
-  }
-}
-const drawn = new DrawnFigures(2_000_000);
-
-/**
  * A run's plots, newest first, with their figures as drawn. Plot files of completed versions not
  * read yet (web/plots/plot-files.ts) are read first, so a plot appears even when no web process
  * heard the version complete.
@@ -61,20 +35,15 @@ export async function runPlots(
 ): Promise<StoredPlot[]> {
   await ingestPlotFiles(database, instrument, run, log);
   const records = await listPlots(database, instrument, run, SHOWN);
-  const missing = records.filter((r) => drawn.get(r.id) === undefined).map((r) => r.id);
-  const loaded = await figuresOf(database, missing);
-  const figureOf = (id: number): Figure => {
-    const cached = drawn.get(id);
-    if (cached) return cached;
-    const figure = drawingCopy(loaded.get(id) ?? { data: [], layout: {} });
-    drawn.set(id, figure);
-    return figure;
-  };
+  const figures = await drawnFigures(
+    database,
+    records.map((r) => r.id),
+  );
   return records.map((r) => ({
     id: r.id,
     name: r.name,
     version: r.version,
-    figure: figureOf(r.id),
+    figure: figures.get(r.id) ?? { data: [], layout: {} },
     source: r.source,
     uploaded_by: r.uploaded_by,
     created_at: r.created_at,
