@@ -8,6 +8,7 @@ import { silentLogger } from "../../src/logging/logger.ts";
 import { ChangePublisher } from "../../src/service/change-publisher.ts";
 import { createToken } from "../../src/store/token-store.ts";
 import { PlotPanel, runPlots } from "../../src/web/views/plot-panel.tsx";
+import { createTestDatabase } from "../helpers/postgres.ts";
 import { waitFor } from "../helpers/wait-for.ts";
 import { openWebStack, passwordOf, type Session, type WebStack } from "../helpers/web-stack.ts";
 
@@ -494,4 +495,38 @@ describe("plots: publishing, SNS compatibility, reading, plot files", () => {
     assert.equal(rows[0]?.source, "plot-file");
     assert.equal(rows[0]?.uploaded_by, "MARI_12.plot.json");
   });
+});
+
+test("plots on PostgreSQL: publish, list, read, plot files", async () => {
+  const database = await createTestDatabase();
+  const web = await openWebStack({}, { databaseUrl: database.url });
+  try {
+    await web.seedRun({ instrument: "MARI", run: 1, experiment: "IPTS-100" });
+    const dir = join(web.dir, "pg-output");
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, "MARI_1.plot.json");
+    writeFileSync(file, JSON.stringify({ series: [{ x: [1, 2], y: [3, 4] }] }));
+    await web.database.db
+      .updateTable("jobs")
+      .set({ output_dir: dir, output_files: JSON.stringify([file]), finished_at: Date.now() })
+      .execute();
+    const mari = await web.signIn("mari");
+    const posted = await mari.postJson("/api/v1/plots/MARI/1", SERIES);
+    assert.equal(posted.status, 201, await posted.clone().text());
+    const list = (await (await mari.get("/api/v1/plots/MARI/1")).json()) as Array<{
+      source: string;
+      version: number;
+    }>;
+    assert.deepEqual(list.map((p) => [p.source, p.version]).sort(), [
+      ["plot-file", 0],
+      ["series", 0],
+    ]);
+    const text = await (
+      await mari.get(`/api/v1/plots/MARI/1/${(await posted.json()).id}?format=text`)
+    ).text();
+    assert.match(text, /^# MARI Run 1\n/);
+  } finally {
+    await web.close();
+    await database.drop();
+  }
 });
