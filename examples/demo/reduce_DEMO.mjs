@@ -5,7 +5,9 @@
 // Reads a NeXus event file, histograms the time-of-flight of the events in every detector bank
 // and writes two files into <output_dir>:
 //   <INST>_<run>_reduced.dat  a text table: tof_us, then the counts of each bank
-//   <INST>_<run>_plot.json    the same histograms as a plot description for the web page
+//   <INST>_<run>.plot.json    I(Q): every bank's events focused onto one Q axis, with error bars.
+//                             A file named *.plot.json is published as the run's plot on its web
+//                             page (docs/scripts.md, "Publishing plots").
 //
 // "__H5WASM_NODE__" is replaced with the location of the h5wasm library when the script is installed.
 
@@ -16,6 +18,14 @@ import path from "node:path";
 const TOF_MIN_US = 1000;
 const TOF_MAX_US = 16000;
 const BIN_COUNT = 200;
+
+// I(Q): Q = 2π / d with d = tof / DIFC, DIFC being each bank's calibration constant (µs per Å,
+// as a diffractometer's calibration table gives it). Q bins are logarithmic (constant ΔQ/Q, as
+// time-of-flight resolution is).
+const Q_MIN = 0.5;
+const Q_MAX = 8;
+const Q_BINS = 400;
+const difc = (bankNumber) => 2000 * (0.8 + 0.1 * ((bankNumber - 1) % 6));
 
 function fail(message, exitCode = 1) {
   console.error(`reduce_DEMO: ${message}`);
@@ -94,12 +104,31 @@ function writeTable(file, run, centres, histograms) {
   fs.writeFileSync(file, `${lines.join("\n")}\n`);
 }
 
-function writePlot(file, run, centres, histograms) {
+// Focuses every bank's events onto one Q axis: counts per Q bin, with √N error bars.
+function intensityVsQ(banks) {
+  const step = Math.log(Q_MAX / Q_MIN) / Q_BINS;
+  const counts = new Array(Q_BINS).fill(0);
+  for (const bank of banks) {
+    const constant = difc(Number(bank.name.match(/\d+/)[0]));
+    for (const t of bank.tof) {
+      if (t < TOF_MIN_US || t > TOF_MAX_US) continue;
+      const q = (2 * Math.PI * constant) / t;
+      const bin = Math.floor(Math.log(q / Q_MIN) / step);
+      if (bin >= 0 && bin < Q_BINS) counts[bin] += 1;
+    }
+  }
+  const q = counts.map((_, i) => Q_MIN * Math.exp((i + 0.5) * step));
+  return { q, counts, errors: counts.map((n) => Math.sqrt(n)) };
+}
+
+// Our plot format ("series"): the web page draws it, with error bars.
+function writePlot(file, run, iq) {
   const plot = {
+    name: "I(Q)",
     title: `${run.instrument} run ${run.runNumber}: ${run.title}`,
-    x_label: "time-of-flight (µs)",
-    y_label: "counts",
-    series: run.banks.map((bank, i) => ({ name: bank.name, x: centres, y: histograms[i].counts })),
+    x_title: "Q (Å⁻¹)",
+    y_title: "I(Q) (counts)",
+    series: [{ name: `${run.banks.length} banks, focused`, x: iq.q, y: iq.counts, e: iq.errors }],
   };
   fs.writeFileSync(file, JSON.stringify(plot));
 }
@@ -123,10 +152,10 @@ async function main(args) {
   fs.mkdirSync(outputDir, { recursive: true });
   const stem = path.basename(dataFile).replace(/(\.nxs\.h5|\.h5|\.nxs)$/, "");
   const tableFile = path.join(outputDir, `${stem}_reduced.dat`);
-  const plotFile = path.join(outputDir, `${stem}_plot.json`);
+  const plotFile = path.join(outputDir, `${stem}.plot.json`);
   writeTable(tableFile, run, centres, histograms);
   console.log(`wrote ${tableFile}`);
-  writePlot(plotFile, run, centres, histograms);
+  writePlot(plotFile, run, intensityVsQ(run.banks));
   console.log(`wrote ${plotFile}`);
 }
 

@@ -68,35 +68,47 @@ function eventsInRange(file: string): Map<string, number> {
   }
 }
 
-test("reduces an event file into a table and a plot", async () => {
+test("reduces an event file into a table and an I(Q) plot file", async () => {
   const outputDir = path.join(dir, "shared", "autoreduce") + path.sep; // SNS passes a trailing slash
   const result = await runScript([dataFile, outputDir]);
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, /loaded 3 banks, 12000 events/);
   assert.match(result.stdout, /wrote .*DEMO_77_reduced\.dat/);
 
-  const plot = JSON.parse(fs.readFileSync(path.join(outputDir, "DEMO_77_plot.json"), "utf8"));
-  assert.equal(plot.x_label, "time-of-flight (µs)");
-  assert.equal(plot.y_label, "counts");
+  // The plot file (published on the run's page): I(Q) of all banks focused, with √N error bars.
+  const plot = JSON.parse(fs.readFileSync(path.join(outputDir, "DEMO_77.plot.json"), "utf8"));
+  assert.equal(plot.name, "I(Q)");
+  assert.equal(plot.x_title, "Q (Å⁻¹)");
   assert.match(plot.title, /77.*LaB6 calibrant at 300 K/);
-  const expected = eventsInRange(dataFile);
+  assert.equal(plot.series.length, 1);
+  const [iq] = plot.series as { x: number[]; y: number[]; e: number[] }[];
+  assert.ok(iq);
+  assert.equal(iq.x.length, iq.y.length);
   assert.deepEqual(
-    plot.series.map((s: { name: string }) => s.name),
-    ["bank1", "bank2", "bank3"],
+    iq.e,
+    iq.y.map((n) => Math.sqrt(n)),
   );
-  for (const series of plot.series as { name: string; x: number[]; y: number[] }[]) {
-    assert.equal(series.x.length, series.y.length);
-    const total = series.y.reduce((a, b) => a + b, 0);
-    assert.equal(total, expected.get(series.name), series.name);
-  }
+  assert.ok(
+    iq.x.every((q, i) => i === 0 || q > (iq.x[i - 1] ?? 0)),
+    "Q increases",
+  );
+  const expected = eventsInRange(dataFile);
+  const inRange = [...expected.values()].reduce((a, b) => a + b, 0);
+  const focused = iq.y.reduce((a, b) => a + b, 0);
+  assert.ok(focused > 0.5 * inRange && focused <= inRange, `${focused} of ${inRange} events in the Q range`);
+  // The strongest Bragg peak of the simulated sample sits at d = 2.1 Å, Q = 2π/2.1 ≈ 2.99 Å⁻¹.
+  const peak = iq.x[iq.y.indexOf(Math.max(...iq.y))] ?? 0;
+  assert.ok(Math.abs(peak - (2 * Math.PI) / 2.1) < 0.05, `peak at Q = ${peak}`);
 
   const table = fs.readFileSync(path.join(outputDir, "DEMO_77_reduced.dat"), "utf8").trim().split("\n");
   assert.ok(table.some((line) => line.startsWith("#") && line.includes("77") && line.includes("LaB6")));
   assert.ok(table.some((line) => line.startsWith("#") && /bank1 bank2 bank3/.test(line)));
   const rows = table.filter((line) => !line.startsWith("#")).map((line) => line.split(/\s+/).map(Number));
-  assert.equal(rows.length, plot.series[0].x.length);
-  const bank2Total = rows.reduce((sum, row) => sum + (row[2] ?? Number.NaN), 0);
-  assert.equal(bank2Total, expected.get("bank2"));
+  assert.equal(rows.length, 200, "one row per time-of-flight bin");
+  for (const [column, bank] of ["bank1", "bank2", "bank3"].entries()) {
+    const total = rows.reduce((sum, row) => sum + (row[column + 1] ?? Number.NaN), 0);
+    assert.equal(total, expected.get(bank), bank);
+  }
 });
 
 test("wrong arguments exit non-zero with a usage message", async () => {

@@ -1,4 +1,8 @@
+import type { Logger } from "../../logging/logger.ts";
 import type { SqlDatabase } from "../../store/state-database.ts";
+import { drawnFigures } from "../plots/drawn-figures.ts";
+import { ingestPlotFiles, PLOT_FILE_SOURCE } from "../plots/plot-files.ts";
+import { listPlots } from "../plots/plot-store.ts";
 import type { Figure } from "./figure.ts";
 import { FigureSvg } from "./figure-svg.tsx";
 import { formatTime } from "./format.ts";
@@ -8,38 +12,88 @@ export interface StoredPlot {
   id: number;
   name: string;
   version: number | null;
+  /** The figure as drawn: long traces strided, large heatmaps averaged (every point is at the plot's URL). */
   figure: Figure;
   source: string;
   uploaded_by: string | null;
   created_at: number;
 }
 
-/** A run's plots, newest first. */
+/** Plots shown on a run page at most (newest first). */
+const SHOWN = 50;
+
+/**
+ * A run's plots, newest first, with their figures as drawn. Plot files of completed versions not
+ * read yet (web/plots/plot-files.ts) are read first, so a plot appears even when no web process
+ * heard the version complete.
+ */
 export async function runPlots(
   database: SqlDatabase,
   instrument: string,
   run: number,
+  log?: Logger,
 ): Promise<StoredPlot[]> {
-  const rows = await database.db
-    .selectFrom("plots")
-    .select(["id", "name", "version", "figure", "source", "uploaded_by", "created_at"])
-    .where("instrument", "=", instrument.toUpperCase())
-    .where("run_number", "=", run)
-    .orderBy("id", "desc")
-    .limit(50)
-    .execute();
-  return rows.map((r) => ({
-    id: Number(r.id),
+  await ingestPlotFiles(database, instrument, run, log);
+  const records = await listPlots(database, instrument, run, SHOWN);
+  const figures = await drawnFigures(
+    database,
+    records.map((r) => r.id),
+  );
+  return records.map((r) => ({
+    id: r.id,
     name: r.name,
-    version: r.version === null ? null : Number(r.version),
-    figure: JSON.parse(r.figure) as Figure,
+    version: r.version,
+    figure: figures.get(r.id) ?? { data: [], layout: {} },
     source: r.source,
     uploaded_by: r.uploaded_by,
-    created_at: Number(r.created_at),
+    created_at: r.created_at,
   }));
 }
 
-/** The run page's plots: the latest drawn large, older ones listed with their version. */
+const SOURCES: Record<string, string> = {
+  "plotly-div": "a Plotly div",
+  "plotly-json": "Plotly JSON",
+  series: "series",
+};
+
+/** Who published the plot and how, in words. */
+function publishedBy(p: StoredPlot): string {
+  if (p.source === PLOT_FILE_SOURCE)
+    return `written by the reduction script as ${p.uploaded_by ?? "a plot file"}`;
+  return `published by ${p.uploaded_by ?? "someone unknown"} as ${SOURCES[p.source] ?? p.source}`;
+}
+
+const versionText = (p: StoredPlot) => (p.version === null ? "" : `version ${p.version}, `);
+
+/** The plots of a run grouped by name, each group newest first, groups by their newest plot. */
+function byName(plots: StoredPlot[]): StoredPlot[][] {
+  const groups = new Map<string, StoredPlot[]>();
+  for (const p of plots) {
+    const group = groups.get(p.name);
+    if (group) group.push(p);
+    else groups.set(p.name, [p]);
+  }
+  return [...groups.values()];
+}
+
+function PlotLinks({ base, plot }: { base: string; plot: StoredPlot }) {
+  return (
+    <span class="plot-links">
+      <a href={`${base}/${plot.id}?format=text`} download>
+        data as text
+      </a>
+      {" · "}
+      <a href={`${base}/${plot.id}`}>JSON</a>
+      {" · "}
+      <a href={`${base}/${plot.id}?format=svg`}>picture (SVG)</a>
+    </span>
+  );
+}
+
+/**
+ * The run page's plots: for each plot name the latest drawn large (latest wins, as on SNS's plot
+ * server), the earlier ones (other versions, earlier uploads) listed under it with their data.
+ */
 export function PlotPanel({
   plots,
   instrument,
@@ -49,30 +103,65 @@ export function PlotPanel({
   instrument: string;
   run: number;
 }) {
-  const [latest, ...older] = plots;
-  if (!latest) return <p class="muted">No plot was published for this run.</p>;
-  return (
-    <div class="plot">
-      <FigureSvg figure={latest.figure} label={`${latest.name}: plot of ${instrument} run ${run}`} />
-      <p class="muted">
-        {latest.name}, {latest.version === null ? "" : `version ${latest.version}, `}published{" "}
-        {formatTime(latest.created_at)}
-        {" · "}
-        <a href={`/api/v1/plots/${instrument}/${run}/${latest.id}?format=text`}>data as text</a>
+  if (plots.length === 0)
+    return (
+      <p class="muted plot-empty">
+        No plots yet. A reduction script publishes one by writing a <code>&lt;name&gt;.plot.json</code> file
+        into its output folder, or by sending it to the plot API (see “Publishing plots” in the scripts
+        guide).
       </p>
-      {older.length > 0 ? (
-        <details>
-          <summary>Earlier plots ({older.length})</summary>
-          <ul>
-            {older.map((p) => (
-              <li key={p.id}>
-                {p.name} {p.version === null ? "" : `(version ${p.version})`} — {formatTime(p.created_at)} ·{" "}
-                <a href={`/api/v1/plots/${instrument}/${run}/${p.id}?format=text`}>data</a>
-              </li>
-            ))}
-          </ul>
-        </details>
-      ) : null}
+    );
+  const base = `/api/v1/plots/${instrument}/${run}`;
+  return (
+    <div class="plots">
+      {byName(plots).map((group) => {
+        const [latest, ...older] = group as [StoredPlot, ...StoredPlot[]];
+        return (
+          <figure class="plot" key={latest.id} id={`plot-${latest.id}`}>
+            <FigureSvg figure={latest.figure} label={`${latest.name}: plot of ${instrument} run ${run}`} />
+            <figcaption>
+              <strong>{latest.name}</strong>
+              <span class="muted">
+                {" "}
+                — {versionText(latest)}
+                {publishedBy(latest)}, {formatTime(latest.created_at)}
+              </span>
+              <br />
+              <PlotLinks base={base} plot={latest} />
+            </figcaption>
+            {latest.figure.notes?.length ? (
+              <ul class="plot-notes">
+                {latest.figure.notes.map((note, i) => (
+                  <li key={i}>{note}</li>
+                ))}
+              </ul>
+            ) : null}
+            {older.length > 0 ? (
+              <details class="plot-older">
+                <summary>
+                  Earlier plots named “{latest.name}” ({older.length})
+                </summary>
+                <ul>
+                  {older.map((p) => (
+                    <li key={p.id}>
+                      {versionText(p)}
+                      {publishedBy(p)}, {formatTime(p.created_at)} · <PlotLinks base={base} plot={p} />
+                      <br />
+                      <img
+                        src={`${base}/${p.id}?format=svg`}
+                        loading="lazy"
+                        width={360}
+                        height={190}
+                        alt={`${p.name}, ${versionText(p)}published ${formatTime(p.created_at)}`}
+                      />
+                    </li>
+                  ))}
+                </ul>
+              </details>
+            ) : null}
+          </figure>
+        );
+      })}
     </div>
   );
 }
