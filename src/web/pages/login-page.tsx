@@ -22,9 +22,19 @@ export interface LoginMethod {
   label?: string;
 }
 
-/** Where to go after signing in: a path on this site only (never another host). */
+/**
+ * Where to go after signing in: a path on this site only (never another host). Control characters
+ * are refused too: browsers drop tabs and newlines from a URL, so `/<TAB>/evil.example` would
+ * become `//evil.example` (another host), and a newline cannot go in a Location header at all.
+ */
 export function safeNext(next: unknown): string {
-  if (typeof next !== "string" || !next.startsWith("/") || next.startsWith("//") || next.includes("\\"))
+  if (
+    typeof next !== "string" ||
+    !next.startsWith("/") ||
+    next.startsWith("//") ||
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
+    /[\\\x00-\x1f\x7f]/.test(next)
+  )
     return "/";
   return next.slice(0, 2000);
 }
