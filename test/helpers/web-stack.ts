@@ -168,6 +168,21 @@ export async function signIn(url: string, username: string, password: string): P
   const page = await fetch(`${url}/no-such-page-for-csrf`, { headers: { cookie } });
   const csrf = /name="csrf-token" content="([^"]+)"/.exec(await page.text())?.[1] ?? "";
   if (!csrf) throw new Error(`no CSRF token on the pages of ${username}`);
+  return sessionOf(url, cookie, csrf);
+}
+
+/**
+ * A browser that has not signed in: the pre-session cookie and its CSRF value from the sign-in
+ * form, as a browser gets them by opening any page with that form.
+ */
+export async function anonymousSession(url: string): Promise<Session> {
+  const form = await fetch(`${url}/login`);
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(await form.text())?.[1] ?? "";
+  if (!csrf) throw new Error("no CSRF field on the sign-in form");
+  return sessionOf(url, mergeCookies("", form), csrf);
+}
+
+function sessionOf(url: string, cookie: string, csrf: string): Session {
   return {
     cookie,
     csrf,
