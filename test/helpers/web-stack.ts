@@ -63,7 +63,10 @@ export async function openWebStack(
     loginMethods?: LoginMethod[];
     /** The web server's logger (default: silent), e.g. to read what it logs. */
     log?: Logger;
-    /** Extra page modules for this server only (test fixtures), registered after the real ones. */
+    /**
+     * Extra page modules for this server only (test fixtures), after the real ones. They are
+     * added to WEB_MODULES while it starts: start one such server at a time.
+     */
     modules?: WebModule[];
   } = {},
 ): Promise<WebStack> {
