@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// The real servers the tests talk to: ActiveMQ (STOMP), RabbitMQ's STOMP plugin, PostgreSQL.
-// Also a private OpenLDAP slapd (AUTOREDUCE_TEST_LDAP) for the LDAP sign-in tests.
+// The real servers the tests talk to: ActiveMQ (STOMP), RabbitMQ's STOMP plugin, PostgreSQL,
+// a private OpenLDAP slapd (AUTOREDUCE_TEST_LDAP) for the LDAP sign-in tests; and headless
+// Chromium for the browser tests (installed when missing; see chromium.ts).
 // Usage: node --import tsx scripts/services/cli.ts start|stop|status [--owner PID]
 //   start   installs what is missing (apt-get, as root), starts what is not running, and prints
 //           (or writes to FILE) the AUTOREDUCE_TEST_* variables the tests read;
@@ -9,6 +10,7 @@
 //   status  says what runs where.
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { ActiveMQ } from "./activemq.ts";
+import { CHROMIUM_ENV, chromiumForTests } from "./chromium.ts";
 import { ensurePostgres } from "./postgres-server.ts";
 import { freePort, isAlive, portOpen } from "./process-tools.ts";
 import { ensureRabbitStomp, stopRabbitNode } from "./rabbitmq.ts";
@@ -38,12 +40,14 @@ async function start(owner: number | null): Promise<void> {
   const pg = await ensurePostgres();
   if (pg.started) state.started.push("postgresql");
   const ldap = await ensureSlapd(); // a private slapd for the LDAP sign-in tests
+  const chromium = chromiumForTests(); // a program, not a server: nothing to stop
   writeFileSync(SHARED_STATE_FILE, JSON.stringify(state));
   const env = [
     `AUTOREDUCE_TEST_ACTIVEMQ=${amq.url}`,
     `AUTOREDUCE_TEST_RABBITMQ=${rabbit.url}`,
     `AUTOREDUCE_TEST_POSTGRES=${pg.url}`,
     ...(ldap ? [`AUTOREDUCE_TEST_LDAP=${ldap.url}`] : []),
+    ...(chromium ? [`${CHROMIUM_ENV}=${chromium}`] : []),
   ].join("\n");
   console.log(env);
   console.error(

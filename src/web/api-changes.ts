@@ -49,8 +49,8 @@ export async function experimentsOfRuns(
 
 /**
  * May `viewer` re-run (or cancel) these runs: the instrument's scientists and admins always;
- * an experimenter when every run belongs to one of their experiments (runs not recorded are the
- * operation's to refuse).
+ * an experimenter when every run is recorded and belongs to one of their experiments. A run not
+ * recorded is refused like another experiment's, so the answer does not tell which runs exist.
  */
 export async function mayChangeRuns(
   database: SqlDatabase,
@@ -61,7 +61,10 @@ export async function mayChangeRuns(
   if (canManageInstrument(viewer, instrument)) return true;
   if (viewer.kind === "anonymous" || viewer.memberOf.size === 0) return false;
   const experiments = await experimentsOfRuns(database, instrument, runs);
-  return [...experiments.values()].every((e) => viewer.memberOf.has(e));
+  return runs.every((run) => {
+    const experiment = experiments.get(run);
+    return experiment !== undefined && viewer.memberOf.has(experiment);
+  });
 }
 
 /** Answers an operation's failure by its kind: refused input 422, unreachable database or broker 503. */

@@ -14,7 +14,7 @@ import { registerChangeRoutes } from "./api-changes.ts";
 import { registerApiReads } from "./api-server.ts";
 import { registerViewer } from "./auth/request-viewer.ts";
 import { ChangeHub } from "./live/change-hub.ts";
-import { LoginForm, type LoginMethod, registerLogin } from "./pages/login-page.tsx";
+import { LoginForm, type LoginMethod, preSessionCsrf, registerLogin } from "./pages/login-page.tsx";
 import { WEB_MODULES } from "./pages/modules.ts";
 import { registerStaticFiles } from "./static-files.ts";
 import { MessagePage, type PageFrame } from "./views/layout.tsx";
@@ -205,11 +205,10 @@ async function denyPage(
   const frame: PageFrame = await ctx.frame(request);
   if (anonymous) {
     // The sign-in form itself, answered 401, so that after signing in the person lands where they were.
-    const preSessionCsrf = request.cookies.ar_presession ?? null;
     return sendPage(
       reply,
       <LoginForm
-        frame={{ ...frame, preSessionCsrf }}
+        frame={{ ...frame, preSessionCsrf: preSessionCsrf(request, reply, ctx.config) }}
         next={request.url}
         error={`Sign in to see ${what}.`}
         methods={methods}

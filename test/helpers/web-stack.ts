@@ -1,11 +1,13 @@
 import type { ConfigInput } from "../../src/config/config-schema.ts";
-import { silentLogger } from "../../src/logging/logger.ts";
+import { type Logger, silentLogger } from "../../src/logging/logger.ts";
 import type { JobStatus } from "../../src/messages/job-status.ts";
 import { recordReadyRun } from "../../src/store/run-store.ts";
 import { createToken } from "../../src/store/token-store.ts";
 import { addMember, createUser, grantInstrument } from "../../src/store/user-store.ts";
 import { hashPassword } from "../../src/web/auth/passwords.ts";
 import type { LoginMethod } from "../../src/web/pages/login-page.tsx";
+import { WEB_MODULES } from "../../src/web/pages/modules.ts";
+import type { WebModule } from "../../src/web/web-context.ts";
 import { startWebServer, type WebServer } from "../../src/web/web-server.tsx";
 import { openStack, type Stack } from "./in-process.ts";
 
@@ -56,7 +58,17 @@ export const passwordOf = (username: string) => `${username}-password-1`;
 
 export async function openWebStack(
   config: ConfigInput = {},
-  options: { databaseUrl?: string; loginMethods?: LoginMethod[] } = {},
+  options: {
+    databaseUrl?: string;
+    loginMethods?: LoginMethod[];
+    /** The web server's logger (default: silent), e.g. to read what it logs. */
+    log?: Logger;
+    /**
+     * Extra page modules for this server only (test fixtures), after the real ones. They are
+     * added to WEB_MODULES while it starts: start one such server at a time.
+     */
+    modules?: WebModule[];
+  } = {},
 ): Promise<WebStack> {
   const stack = await openStack(
     { instruments: { MARI: {}, WISH: {} }, ...config, web: { login_attempts: 1000, ...config.web } },
@@ -77,13 +89,15 @@ export async function openWebStack(
   await grantInstrument(stack.database, made.get("wish") ?? 0, "WISH", "test");
   await addMember(stack.database, MEMBER_EXPERIMENT, "member", "catalog");
   const adminToken = (await createToken(stack.database, { name: "test-admin", role: "admin" })).token;
+  const extra = options.modules ?? [];
+  WEB_MODULES.push(...extra);
   const server = await startWebServer({
     ...stack,
-    log: silentLogger(),
+    log: options.log ?? silentLogger(),
     host: "127.0.0.1",
     port: 0,
     loginMethods: options.loginMethods ?? [],
-  });
+  }).finally(() => WEB_MODULES.splice(WEB_MODULES.length - extra.length, extra.length));
   const url = server.url;
   let message = 0;
   return {
@@ -157,6 +171,21 @@ export async function signIn(url: string, username: string, password: string): P
   const page = await fetch(`${url}/no-such-page-for-csrf`, { headers: { cookie } });
   const csrf = /name="csrf-token" content="([^"]+)"/.exec(await page.text())?.[1] ?? "";
   if (!csrf) throw new Error(`no CSRF token on the pages of ${username}`);
+  return sessionOf(url, cookie, csrf);
+}
+
+/**
+ * A browser that has not signed in: the pre-session cookie and its CSRF value from the sign-in
+ * form, as a browser gets them by opening any page with that form.
+ */
+export async function anonymousSession(url: string): Promise<Session> {
+  const form = await fetch(`${url}/login`);
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(await form.text())?.[1] ?? "";
+  if (!csrf) throw new Error("no CSRF field on the sign-in form");
+  return sessionOf(url, mergeCookies("", form), csrf);
+}
+
+function sessionOf(url: string, cookie: string, csrf: string): Session {
   return {
     cookie,
     csrf,

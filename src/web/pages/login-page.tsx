@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
+import type { Config } from "../../config/load-config.ts";
 import { createSession, deleteSession } from "../../store/session-store.ts";
 import { findUser, passwordHashOf, recordLogin, userById } from "../../store/user-store.ts";
 import { verifyPassword } from "../auth/passwords.ts";
@@ -32,9 +33,19 @@ export class ProviderUnavailable extends Error {
   override readonly name = "ProviderUnavailable";
 }
 
-/** Where to go after signing in: a path on this site only (never another host). */
+/**
+ * Where to go after signing in: a path on this site only (never another host). Control characters
+ * are refused too: browsers drop tabs and newlines from a URL, so `/<TAB>/evil.example` would
+ * become `//evil.example` (another host), and a newline cannot go in a Location header at all.
+ */
 export function safeNext(next: unknown): string {
-  if (typeof next !== "string" || !next.startsWith("/") || next.startsWith("//") || next.includes("\\"))
+  if (
+    typeof next !== "string" ||
+    !next.startsWith("/") ||
+    next.startsWith("//") ||
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
+    /[\\\x00-\x1f\x7f]/.test(next)
+  )
     return "/";
   return next.slice(0, 2000);
 }
@@ -91,6 +102,20 @@ export function LoginForm({
 }
 
 /**
+ * The CSRF value of a sign-in form shown before there is a session: the pre-session cookie's,
+ * set here when the browser has none (double submit). Every page that shows the form needs it
+ * (`/login`, and the 401 page of any other URL), or the form could not be posted.
+ */
+export function preSessionCsrf(request: FastifyRequest, reply: FastifyReply, config: Config): string {
+  const existing = request.cookies[PRE_SESSION_COOKIE];
+  if (existing && /^[A-Za-z0-9_-]{20,64}$/.test(existing)) return existing;
+  const secure = config.web.secure_cookies ?? config.web.public_url?.startsWith("https:") ?? false;
+  const value = randomBytes(24).toString("base64url");
+  reply.setCookie(PRE_SESSION_COOKIE, value, { path: "/", httpOnly: true, sameSite: "lax", secure });
+  return value;
+}
+
+/**
  * `/login` (the form; local accounts and any password provider such as LDAP), `/logout`.
  * Sign-in is rate limited per client address and user name; a refusal says so plainly. The
  * session cookie is HttpOnly, SameSite=Lax, Secure when configured; the session id is new at
@@ -101,13 +126,7 @@ export function registerLogin(app: FastifyInstance, ctx: WebContext, methods: Lo
   const secure = secureCookies(config);
   const attempts = new LoginAttempts(config.web.login_attempts, config.web.login_window_minutes * 60_000);
 
-  const preSession = (request: FastifyRequest, reply: FastifyReply): string => {
-    const existing = request.cookies[PRE_SESSION_COOKIE];
-    if (existing && /^[A-Za-z0-9_-]{20,64}$/.test(existing)) return existing;
-    const value = randomBytes(24).toString("base64url");
-    reply.setCookie(PRE_SESSION_COOKIE, value, { path: "/", httpOnly: true, sameSite: "lax", secure });
-    return value;
-  };
+  const preSession = (request: FastifyRequest, reply: FastifyReply) => preSessionCsrf(request, reply, config);
   const show = async (
     request: FastifyRequest,
     reply: FastifyReply,
