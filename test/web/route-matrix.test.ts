@@ -67,6 +67,8 @@ const ROWS: Row[] = [
     form: { username: "outsider", password: passwordOf("outsider"), next: "/" },
     allow: EVERYONE,
     ok: [303],
+    // Signing in replaces the browser's session (the caller's own is ended).
+    fresh: true,
   },
   { method: "POST", path: "/logout", form: {}, allow: EVERYONE, ok: [303], fresh: true },
   // Anyone signed in may listen; each event is then checked against the listener (security tests).
