@@ -265,7 +265,9 @@ export function parseCatalogJson(json: unknown): CatalogEntry[] {
     if (!parsed.success) {
       for (const issue of parsed.error.issues) {
         const at = issue.path.length > 0 ? issue.path.join(".") : "(the entry)";
-        const absent = /received undefined/.test(issue.message);
+        const absent =
+          /received undefined/.test(issue.message) ||
+          (issue.path.length === 1 && typeof raw === "object" && raw !== null && !(String(issue.path[0]) in raw));
         problems.push(
           `${where}: ${at}: ${absent ? "missing" : issue.message.replace(/^Invalid input: /, "")}`,
         );
