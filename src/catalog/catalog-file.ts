@@ -115,12 +115,13 @@ export function parseCatalogCsv(text: string): CatalogEntry[] {
 
   const byExperiment = new Map<string, Gathered>();
   for (const record of records) {
-    if (record === header || isBlank(record.fields)) continue;
+    if (record === header) continue;
     const line = record.line;
     if (record.problem) {
       problems.push(`line ${line}: ${record.problem}`);
       continue;
     }
+    if (isBlank(record.fields)) continue;
     if (record.fields.length !== columns.length) {
       problems.push(`line ${line}: ${record.fields.length} fields, but the header has ${columns.length}`);
       continue;
