@@ -167,38 +167,72 @@ export async function activeVersions(
   return rows.map(versionRow);
 }
 
-/** The latest failed versions (status `error`), newest first. */
+/** How many of an instrument's newest runs the failure list and the run-time chart look at. */
+export const RECENT_RUNS = 2000;
+
+/** The instrument's newest runs (by run number), as a table to join: a bounded walk of the runs' index. */
+function newestRuns(database: SqlDatabase, instrumentId: number) {
+  return database.db
+    .selectFrom("runs")
+    .select(["runs.id", "runs.run_number", "runs.experiment_id", "runs.title"])
+    .where("runs.instrument_id", "=", instrumentId)
+    .orderBy("runs.run_number", "desc")
+    .limit(RECENT_RUNS)
+    .as("recent");
+}
+
+/**
+ * The failed versions (status `error`) among the instrument's newest {@link RECENT_RUNS} runs,
+ * newest run first. Bounded by the runs walked, not by how many failures the database holds
+ * (the admin page lists every failed job).
+ */
 export async function recentFailures(
   database: SqlDatabase,
-  instrument: string,
+  instrumentId: number,
   limit: number,
   experiments?: readonly string[],
 ): Promise<VersionRow[]> {
   if (experiments?.length === 0) return [];
-  let q = reductionsWithRun(database)
-    .select(versionColumns)
-    .where("jobs.status", "=", "error")
-    .where("instruments.name", "=", instrument);
+  let q = database.db
+    .selectFrom(newestRuns(database, instrumentId))
+    .innerJoin("jobs", "jobs.run_id", "recent.id")
+    .innerJoin("experiments", "experiments.id", "recent.experiment_id")
+    .select([
+      "recent.run_number",
+      "experiments.reference as experiment",
+      "recent.title",
+      "jobs.version",
+      "jobs.status",
+      "jobs.message",
+      "jobs.host",
+      "jobs.created_at",
+      "jobs.started_at",
+      "jobs.finished_at",
+    ])
+    .where("jobs.status", "=", "error");
   if (experiments) q = q.where("experiments.reference", "in", [...experiments]);
-  const rows = await q.orderBy("jobs.id", "desc").limit(limit).execute();
+  const rows = await q
+    .orderBy("recent.run_number", "desc")
+    .orderBy("jobs.version", "desc")
+    .limit(limit)
+    .execute();
   return rows.map(versionRow);
 }
 
-/** Run number and script run time of the latest completed versions (newest runs first). */
+/** Run number and script run time of the completed versions among the newest runs (newest first). */
 export async function recentDurations(
   database: SqlDatabase,
   instrumentId: number,
   limit: number,
 ): Promise<Array<{ run_number: number; seconds: number }>> {
   const rows = await database.db
-    .selectFrom("runs")
-    .innerJoin("jobs", "jobs.run_id", "runs.id")
-    .select(["runs.run_number", "jobs.started_at", "jobs.finished_at"])
-    .where("runs.instrument_id", "=", instrumentId)
+    .selectFrom(newestRuns(database, instrumentId))
+    .innerJoin("jobs", "jobs.run_id", "recent.id")
+    .select(["recent.run_number", "jobs.started_at", "jobs.finished_at"])
     .where("jobs.status", "=", "completed")
     .where("jobs.started_at", "is not", null)
     .where("jobs.finished_at", "is not", null)
-    .orderBy("runs.run_number", "desc")
+    .orderBy("recent.run_number", "desc")
     .orderBy("jobs.version", "desc")
     .limit(limit)
     .execute();
@@ -235,19 +269,55 @@ export async function lastRun(
   return versionRow({ ...run, ...job });
 }
 
-/** How many runs were recorded since `since` (epoch ms). */
-export async function runsSince(
+/**
+ * The id of the first run recorded at or after `since` (null: none). Run ids grow with the time
+ * runs are recorded, so a binary search over ids finds it in a few primary-key lookups, where a
+ * filter on `created_at` (not indexed) would read every run.
+ */
+async function firstRunIdSince(database: SqlDatabase, since: number): Promise<number | null> {
+  // Two queries: SQLite answers a lone min() or max() from the index, but not both at once.
+  const first = await database.db
+    .selectFrom("runs")
+    .select((eb) => eb.fn.min("id").as("id"))
+    .executeTakeFirst();
+  const last = await database.db
+    .selectFrom("runs")
+    .select((eb) => eb.fn.max("id").as("id"))
+    .executeTakeFirst();
+  if (first?.id === null || first?.id === undefined || last?.id === null || last?.id === undefined)
+    return null;
+  const bounds = { lo: first.id, hi: last.id };
+  // The smallest x such that the first run with an id ≥ x is recent (or there is none).
+  let lo = Number(bounds.lo);
+  let hi = Number(bounds.hi) + 1;
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    const probe = await database.db
+      .selectFrom("runs")
+      .select(["id", "created_at"])
+      .where("id", ">=", mid)
+      .orderBy("id")
+      .limit(1)
+      .executeTakeFirst();
+    if (!probe || Number(probe.created_at) >= since) hi = mid;
+    else lo = Number(probe.id) + 1;
+  }
+  return lo > Number(bounds.hi) ? null : lo;
+}
+
+/** How many of the instrument's runs have an id from `firstId` on (see {@link firstRunIdSince}). */
+async function runsFrom(
   database: SqlDatabase,
   instrumentId: number,
-  since: number,
+  firstId: number | null,
   experiments?: readonly string[],
 ): Promise<number> {
-  if (experiments?.length === 0) return 0;
+  if (firstId === null || experiments?.length === 0) return 0;
   let q = database.db
     .selectFrom("runs")
     .select((eb) => eb.fn.countAll<number>().as("n"))
-    .where("runs.instrument_id", "=", instrumentId)
-    .where("runs.created_at", ">=", since);
+    .where("runs.id", ">=", firstId)
+    .where("runs.instrument_id", "=", instrumentId);
   if (experiments)
     q = q.where("runs.experiment_id", "in", (eb) =>
       eb
@@ -259,26 +329,84 @@ export async function runsSince(
   return Number(row?.n ?? 0);
 }
 
-/** The instruments list's line of one instrument. */
-export async function instrumentSummary(
+/** Waiting (queued, retrying) and running versions by instrument name (optionally of some experiments only). */
+async function activeCounts(
+  database: SqlDatabase,
+  instruments: readonly string[],
+  experiments?: readonly string[],
+): Promise<Map<string, { queued: number; running: number }>> {
+  const out = new Map<string, { queued: number; running: number }>();
+  if (instruments.length === 0 || experiments?.length === 0) return out;
+  let q = reductionsWithRun(database)
+    .select(["instruments.name", "jobs.status", (eb) => eb.fn.countAll<number>().as("n")])
+    .where("jobs.status", "in", ACTIVE)
+    .where("instruments.name", "in", [...instruments]);
+  if (experiments) q = q.where("experiments.reference", "in", [...experiments]);
+  for (const r of await q.groupBy(["instruments.name", "jobs.status"]).execute()) {
+    const counts = out.get(r.name) ?? { queued: 0, running: 0 };
+    if (r.status === "running") counts.running += Number(r.n);
+    else counts.queued += Number(r.n);
+    out.set(r.name, counts);
+  }
+  return out;
+}
+
+/** Runs with an id from `firstId` on (see {@link firstRunIdSince}) by instrument id: today's rows only are read. */
+async function runsFromByInstrument(
+  database: SqlDatabase,
+  firstId: number | null,
+): Promise<Map<number, number>> {
+  if (firstId === null) return new Map();
+  const rows = await database.db
+    .selectFrom("runs")
+    .select(["instrument_id", (eb) => eb.fn.countAll<number>().as("n")])
+    .where("id", ">=", firstId)
+    .groupBy("instrument_id")
+    .execute();
+  return new Map(rows.map((r) => [Number(r.instrument_id), Number(r.n)]));
+}
+
+/**
+ * The instruments list's lines. `scoped` gives, for an instrument the viewer sees only through
+ * their experiments, those experiments: its counts cover their runs only.
+ */
+export async function instrumentSummaries(
   config: Config,
   database: SqlDatabase,
-  name: string,
-  experiments?: readonly string[],
+  names: readonly string[],
+  scoped: ReadonlyMap<string, readonly string[]>,
   now = Date.now(),
-): Promise<InstrumentSummary> {
-  const settings = instrumentSettings(config, name);
-  const row = await instrumentRow(database, name);
-  const active = row ? await activeVersions(database, name, experiments) : [];
-  return {
-    name,
-    facility: settings?.facility ?? row?.facility ?? config.facility,
-    configured: settings !== null,
-    paused: row?.paused ?? false,
-    hasScript: settings ? existsSync(resolve(settings.scriptDir, settings.scriptFile)) : false,
-    recentRuns: row ? await runsSince(database, row.id, now - DAY_MS, experiments) : 0,
-    queued: active.filter((v) => v.status !== "running").length,
-    running: active.filter((v) => v.status === "running").length,
-    lastRun: row ? await lastRun(database, row.id, experiments) : null,
-  };
+): Promise<InstrumentSummary[]> {
+  const firstRecentId = await firstRunIdSince(database, now - DAY_MS);
+  const full = names.filter((n) => !scoped.has(n));
+  const [recent, active] = await Promise.all([
+    runsFromByInstrument(database, firstRecentId),
+    activeCounts(database, full),
+  ]);
+  const out: InstrumentSummary[] = [];
+  for (const name of names) {
+    const experiments = scoped.get(name);
+    const settings = instrumentSettings(config, name);
+    const row = await instrumentRow(database, name);
+    const counts = experiments
+      ? (await activeCounts(database, [name], experiments)).get(name)
+      : active.get(name);
+    const recentRuns = !row
+      ? 0
+      : experiments
+        ? await runsFrom(database, row.id, firstRecentId, experiments)
+        : (recent.get(row.id) ?? 0);
+    out.push({
+      name,
+      facility: settings?.facility ?? row?.facility ?? config.facility,
+      configured: settings !== null,
+      paused: row?.paused ?? false,
+      hasScript: settings ? existsSync(resolve(settings.scriptDir, settings.scriptFile)) : false,
+      recentRuns,
+      queued: counts?.queued ?? 0,
+      running: counts?.running ?? 0,
+      lastRun: row ? await lastRun(database, row.id, experiments) : null,
+    });
+  }
+  return out;
 }

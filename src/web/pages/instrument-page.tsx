@@ -24,6 +24,7 @@ import {
   instrumentRow,
   instrumentsOfExperiments,
   lastRun,
+  RECENT_RUNS,
   recentDurations,
   recentFailures,
 } from "./instrument-data.ts";
@@ -97,7 +98,7 @@ export function registerInstrumentPage(app: FastifyInstance, ctx: WebContext): v
     const [active, failures, durations, last] = row
       ? await Promise.all([
           activeVersions(ctx.database, name, scope),
-          recentFailures(ctx.database, name, FAILURES_SHOWN, scope),
+          recentFailures(ctx.database, row.id, FAILURES_SHOWN, scope),
           access === "full" ? recentDurations(ctx.database, row.id, DURATION_POINTS) : Promise.resolve([]),
           lastRun(ctx.database, row.id, scope),
         ])
@@ -499,11 +500,12 @@ export function InstrumentPage({
       </section>
       <section aria-labelledby="failures">
         <h2 id="failures">Recent failures</h2>
+        <p class="help">{`The latest ${FAILURES_SHOWN} failed versions among the newest ${RECENT_RUNS} runs, newest run first.`}</p>
         <VersionTable
           instrument={view.name}
           rows={view.failures}
           caption={`The last ${FAILURES_SHOWN} failed versions of ${view.name}`}
-          empty="No failed reduction."
+          empty={`No failed reduction among the newest ${RECENT_RUNS} runs.`}
           show={{ message: true }}
         />
       </section>

@@ -6,7 +6,7 @@ import type { WebContext } from "../web-context.ts";
 import {
   experimentsOn,
   type InstrumentSummary,
-  instrumentSummary,
+  instrumentSummaries,
   instrumentsOfExperiments,
   knownInstruments,
 } from "./instrument-data.ts";
@@ -33,12 +33,12 @@ export function registerInstrumentsList(app: FastifyInstance, ctx: WebContext): 
       (name) => !full.includes(name),
     );
     if (v.kind === "anonymous" && full.length === 0) return ctx.deny(request, reply, "the instruments");
-    const lines: Line[] = [];
-    for (const name of [...full, ...viaExperiments].sort()) {
-      const onlyMine = !full.includes(name);
-      const experiments = onlyMine ? await experimentsOn(ctx.database, name, [...v.memberOf]) : undefined;
-      lines.push({ summary: await instrumentSummary(ctx.config, ctx.database, name, experiments), onlyMine });
-    }
+    const names = [...full, ...viaExperiments].sort();
+    const scoped = new Map<string, string[]>();
+    for (const name of viaExperiments)
+      scoped.set(name, await experimentsOn(ctx.database, name, [...v.memberOf]));
+    const summaries = await instrumentSummaries(ctx.config, ctx.database, names, scoped);
+    const lines: Line[] = summaries.map((summary) => ({ summary, onlyMine: scoped.has(summary.name) }));
     return ctx.page(reply, <InstrumentsPage frame={await ctx.frame(request)} lines={lines} viewer={v} />);
   });
 }
