@@ -266,9 +266,7 @@ export function parseCatalogJson(json: unknown): CatalogEntry[] {
     if (!parsed.success) {
       for (const issue of parsed.error.issues) {
         const at = issue.path.length > 0 ? issue.path.join(".") : "(the entry)";
-        const absent =
-          /received undefined/.test(issue.message) ||
-          (issue.path.length === 1 && typeof raw === "object" && raw !== null && !(String(issue.path[0]) in raw));
+        const absent = /received undefined/.test(issue.message) || !hasKey(raw, issue.path[0]);
         problems.push(
           `${where}: ${at}: ${absent ? "missing" : issue.message.replace(/^Invalid input: /, "")}`,
         );
@@ -306,6 +304,11 @@ export function parseCatalogJson(json: unknown): CatalogEntry[] {
   });
   if (problems.length > 0) throw new CatalogFileError(problems);
   return entries;
+}
+
+/** Whether an entry has this key (a union's "invalid input" for a missing key says nothing useful). */
+function hasKey(raw: unknown, key: PropertyKey | undefined): boolean {
+  return key === undefined || typeof raw !== "object" || raw === null || String(key) in raw;
 }
 
 function uniqueSorted(names: string[]): string[] {

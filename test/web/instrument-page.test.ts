@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { recordScriptDefaults, variableSets } from "../../src/store/variable-store.ts";
+import { createTestDatabase } from "../helpers/postgres.ts";
 import { openWebStack, type Session, type WebStack } from "../helpers/web-stack.ts";
 
 const SCRIPT = "import sys\nprint('reducing <MARI>', sys.argv)  # </pre><script>alert(1)</script>\n";
@@ -471,5 +472,74 @@ describe("instrument pages: /instruments and /instruments/<INST>", () => {
       401,
       "reading is not re-running",
     );
+  });
+});
+
+describe("instrument, experiment and catalog pages on PostgreSQL", () => {
+  let web: WebStack;
+  let drop: () => Promise<void>;
+  before(async () => {
+    const database = await createTestDatabase();
+    drop = database.drop;
+    web = await openWebStack({ rerun_caps: { user: 2, staff: 5, admin: 10 } }, { databaseUrl: database.url });
+    const dir = join(web.config.scripts.root, "MARI");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "reduce_MARI.py"), SCRIPT);
+    writeFileSync(join(dir, "reduce_vars.py"), VARS);
+    for (let run = 1; run <= 6; run++)
+      await web.seedRun({
+        instrument: "MARI",
+        run,
+        experiment: "IPTS-100",
+        status: run === 2 ? "error" : run === 6 ? "queued" : "completed",
+        message: run === 2 ? "failed here" : "",
+      });
+    await web.database.db
+      .updateTable("jobs")
+      .set((eb) => ({ started_at: eb.ref("created_at"), finished_at: eb("created_at", "+", 5000) }))
+      .where("status", "=", "completed")
+      .execute();
+  });
+  after(async () => {
+    await web.close();
+    await drop();
+  });
+
+  test("every read and form works the same", async () => {
+    const admin = await web.signIn("admin");
+    const list = await (await admin.get("/instruments")).text();
+    assert.match(list, /<td class="num">6<\/td><td class="num">1<\/td><td class="num">0<\/td>/);
+    const member = await web.signIn("member");
+    assert.match(await (await member.get("/instruments")).text(), /your experiments' runs/);
+    assert.match(await (await member.get("/instruments/MARI")).text(), /data-run="MARI\/2"/);
+    const html = await (await admin.get("/instruments/MARI")).text();
+    assert.match(html, /failed here/);
+    assert.match(html, /Median 5\.0 s/);
+    assert.match(html, /Add a variable set/);
+    const saved = await admin.post("/instruments/MARI/variables", {
+      scope: "from_run",
+      from_run: "4",
+      "var:bins": "300",
+    });
+    assert.equal(saved.status, 303);
+    assert.match(saved.headers.get("location") ?? "", /affected=3&rerun=4-6/);
+    assert.equal((await admin.post("/instruments/MARI/pause")).status, 303);
+    const preview = await admin.get("/instruments/MARI/rerun?runs=1-6");
+    assert.match(await preview.text(), /5 runs will be re-run/);
+    const experiment = await (await member.get("/experiments/IPTS-100")).text();
+    assert.match(experiment, /<h2 id="runs">Runs \(6\)<\/h2>/);
+    const imported = await fetch(`${web.url}/api/v1/catalog/import?replace=1`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${web.adminToken}` },
+      body: JSON.stringify([{ experiment: "IPTS-100", title: "On PostgreSQL", members: ["member", "mari"] }]),
+    });
+    assert.deepEqual(await imported.json(), {
+      experiments: 1,
+      added: 1,
+      removed: 0,
+      unchanged: 1,
+      withoutAccount: [],
+    });
+    assert.match(await (await member.get("/experiments/IPTS-100")).text(), /On PostgreSQL/);
   });
 });

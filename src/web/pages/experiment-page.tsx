@@ -54,7 +54,7 @@ export function canSeeMembers(v: Viewer, experiment: string, instruments: readon
   return v.admin || v.readAll || v.memberOf.has(experiment) || instruments.some((i) => v.scientistOf.has(i));
 }
 
-/** The experiment's runs (newest first within each instrument) and how many there are. */
+/** The experiment's runs (by instrument, newest first; at most {@link RUNS_SHOWN}) and how many there are. */
 async function experimentRuns(
   database: SqlDatabase,
   experiment: string,
@@ -310,7 +310,7 @@ function ExperimentPage({
           </table>
         )}
         {total > runs.length ? (
-          <p class="muted">{`The newest ${runs.length} of ${total} runs are shown.`}</p>
+          <p class="muted">{`${runs.length} of ${total} runs are shown (by instrument, newest first).`}</p>
         ) : null}
       </section>
     </Layout>

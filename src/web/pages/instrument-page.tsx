@@ -72,6 +72,7 @@ const Notice = z.object({
   left: z.coerce.number().int().nonnegative().optional(),
   rerun: z.string().max(600).optional(),
 });
+
 export function registerInstrumentPage(app: FastifyInstance, ctx: WebContext): void {
   const catalog = new ScriptCatalog(ctx.config);
   const help = new VariableHelp(ctx.config);

@@ -3,8 +3,13 @@ import type { VarValue } from "../../scripts/variable-types.ts";
 import { formatTime } from "../views/format.ts";
 import { CsrfField, type PageFrame } from "../views/layout.tsx";
 import type { EditorState, InstrumentView } from "./instrument-view.ts";
-import type { EditorInput, ScriptVariable } from "./variable-editor.ts";
-import { formatValue, setValues, TYPE_WORDS } from "./variable-editor.ts";
+import {
+  type EditorInput,
+  formatValue,
+  type ScriptVariable,
+  setValues,
+  TYPE_WORDS,
+} from "./variable-editor.ts";
 
 /**
  * The instrument page's variables: the script's variables with their defaults, types and help
