@@ -17,6 +17,8 @@ const LOADERS: Record<string, Loader> = {
   vars: async () => [(await import("./vars-command.ts")).varsCommand()],
   route: async () => [(await import("./route-command.ts")).routeCommand()],
   token: async () => [(await import("./token-command.ts")).tokenCommand()],
+  user: async () => [(await import("./user-command.ts")).userCommand()],
+  catalog: async () => [(await import("./catalog-command.ts")).catalogCommand()],
   dlq: async () => [(await import("./dlq-command.ts")).dlqCommand()],
   instrument,
   cancel: instrument,
