@@ -35,7 +35,9 @@ const ALLOWED: Record<string, readonly string[]> = {
     "service",
     "nexus",
   ],
+  catalog: ["failures", "messages", "logging", "config", "store"],
   web: [
+    "catalog",
     "failures",
     "messages",
     "logging",
