@@ -112,17 +112,8 @@ export async function listRuns(database: SqlDatabase, query: RunQuery = {}): Pro
       ]),
     );
   }
-  if (!query.allVersions) {
-    q = q.where(({ eb, selectFrom }) =>
-      eb(
-        "jobs.version",
-        "=",
-        selectFrom("jobs as r2")
-          .select((e) => e.fn.max("r2.version").as("v"))
-          .whereRef("r2.run_id", "=", "runs.id"),
-      ),
-    );
-  }
+  // The latest version is recorded on the run (migration 009): no look-up of every run's versions.
+  if (!query.allVersions) q = q.whereRef("jobs.id", "=", "runs.latest_job_id");
   const rows = await q
     .orderBy("jobs.created_at", "desc")
     .orderBy("jobs.id", "desc")
