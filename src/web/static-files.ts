@@ -7,6 +7,10 @@ import { packageFile } from "../package-files.ts";
 const FILES: Record<string, { path: string[]; type: string }> = {
   "app.css": { path: ["src", "web", "static", "app.css"], type: "text/css; charset=utf-8" },
   "app.js": { path: ["src", "web", "static", "app.js"], type: "text/javascript; charset=utf-8" },
+  "runs-index.js": {
+    path: ["src", "web", "static", "runs-index.js"],
+    type: "text/javascript; charset=utf-8",
+  },
   "htmx.min.js": {
     path: ["node_modules", "htmx.org", "dist", "htmx.min.js"],
     type: "text/javascript; charset=utf-8",
