@@ -55,11 +55,16 @@ export interface RunQuery {
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
 
-/** Reduction jobs joined with their run, instrument and experiment: the base of every run view. */
-export function reductionsWithRun(database: SqlDatabase) {
+/**
+ * Reduction jobs joined with their run, instrument and experiment: the base of every run view.
+ * `latest`: only each run's latest version, found from the run (`runs.latest_job_id`, migration
+ * 009) rather than by comparing every version, and joined by that one column so that the
+ * planner estimates the join well.
+ */
+export function reductionsWithRun(database: SqlDatabase, latest = false) {
   return database.db
     .selectFrom("jobs")
-    .innerJoin("runs", "runs.id", "jobs.run_id")
+    .innerJoin("runs", latest ? "runs.latest_job_id" : "runs.id", latest ? "jobs.id" : "jobs.run_id")
     .innerJoin("instruments", "instruments.id", "runs.instrument_id")
     .innerJoin("experiments", "experiments.id", "runs.experiment_id")
     .where("jobs.kind", "=", "reduction");
@@ -67,7 +72,7 @@ export function reductionsWithRun(database: SqlDatabase) {
 
 /** Runs with their latest (or every) reduction version, newest first. */
 export async function listRuns(database: SqlDatabase, query: RunQuery = {}): Promise<RunView[]> {
-  let q = reductionsWithRun(database).select([
+  let q = reductionsWithRun(database, !query.allVersions).select([
     "instruments.name as instrument",
     "runs.run_number",
     "experiments.reference as experiment",
@@ -112,8 +117,6 @@ export async function listRuns(database: SqlDatabase, query: RunQuery = {}): Pro
       ]),
     );
   }
-  // The latest version is recorded on the run (migration 009): no look-up of every run's versions.
-  if (!query.allVersions) q = q.whereRef("jobs.id", "=", "runs.latest_job_id");
   const rows = await q
     .orderBy("jobs.created_at", "desc")
     .orderBy("jobs.id", "desc")

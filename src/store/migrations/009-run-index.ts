@@ -35,6 +35,10 @@ export function runIndexMigration(dialect: Dialect) {
       ];
       for (const [name, columns] of indexes)
         await db.schema.createIndex(name).on("runs").columns(columns).execute();
+      // `runs --json` and `GET /api/v1/runs` list latest versions newest first (run-views.ts):
+      // versions by creation, each checked against its run's latest.
+      await db.schema.createIndex("jobs_created").on("jobs").columns(["created_at", "id"]).execute();
+      await db.schema.createIndex("runs_latest_job").on("runs").column("latest_job_id").execute();
       // Replaced by runs_experiment_id, which also gives the experiment's runs in page order.
       await db.schema.dropIndex("runs_experiment").execute();
       if (dialect === "sqlite") await sqliteTitleSearch(db);
