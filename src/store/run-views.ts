@@ -55,24 +55,38 @@ export interface RunQuery {
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
 
-/**
- * Reduction jobs joined with their run, instrument and experiment: the base of every run view.
- * `latest`: only each run's latest version, found from the run (`runs.latest_job_id`, migration
- * 009) rather than by comparing every version, and joined by that one column so that the
- * planner estimates the join well.
- */
-export function reductionsWithRun(database: SqlDatabase, latest = false) {
+/** Reduction jobs joined with their run, instrument and experiment: the base of every run view. */
+export function reductionsWithRun(database: SqlDatabase) {
   return database.db
     .selectFrom("jobs")
-    .innerJoin("runs", latest ? "runs.latest_job_id" : "runs.id", latest ? "jobs.id" : "jobs.run_id")
+    .innerJoin("runs", "runs.id", "jobs.run_id")
     .innerJoin("instruments", "instruments.id", "runs.instrument_id")
     .innerJoin("experiments", "experiments.id", "runs.experiment_id")
     .where("jobs.kind", "=", "reduction");
 }
 
+/**
+ * Each run's latest reduction version with its run, instrument and experiment, found from the
+ * run (`runs.latest_job_id`, migration 009; only reductions are ever there) instead of comparing
+ * every version. Written as CROSS JOINs with the conditions apart: SQLite keeps that table order
+ * (versions newest first by `jobs_created`, then each one's run by `runs_latest_job`), which
+ * without statistics it would not choose itself, so a page of a million runs stops after its
+ * rows; PostgreSQL plans it as the inner join it is.
+ */
+function latestReductionsWithRun(database: SqlDatabase) {
+  return database.db
+    .selectFrom("jobs")
+    .crossJoin("runs")
+    .crossJoin("instruments")
+    .crossJoin("experiments")
+    .whereRef("runs.latest_job_id", "=", "jobs.id")
+    .whereRef("instruments.id", "=", "runs.instrument_id")
+    .whereRef("experiments.id", "=", "runs.experiment_id");
+}
+
 /** Runs with their latest (or every) reduction version, newest first. */
 export async function listRuns(database: SqlDatabase, query: RunQuery = {}): Promise<RunView[]> {
-  let q = reductionsWithRun(database, !query.allVersions).select([
+  let q = (query.allVersions ? reductionsWithRun(database) : latestReductionsWithRun(database)).select([
     "instruments.name as instrument",
     "runs.run_number",
     "experiments.reference as experiment",
