@@ -134,9 +134,18 @@ describe("runs index: filters, keyset pages, scope by role, bulk re-run", () => 
     const runs = await page(admin, "/?runs=12-ab");
     assert.equal(runs.status, 400);
     assert.match(runs.html, /class="field-error">'12-ab': not a run number or a range/);
-    const status = await page(admin, "/?status=done");
+    assert.match(
+      runs.html,
+      /<section id="runs-results"[^>]*><div class="error" role="alert">.*<li>Run numbers: '12-ab'/s,
+    );
+    const status = await page(admin, "/?status=done&instrument=MARI");
     assert.equal(status.status, 400);
-    assert.match(status.html, /one of queued, running/);
+    assert.match(status.html, /<li>Status: one of queued, running/);
+    assert.match(
+      status.html,
+      /<option value="MARI" selected>MARI<\/option>/,
+      "what was typed stays in the form",
+    );
     assert.equal((await page(admin, "/?from=2026-02-30")).status, 400);
     const cursor = await page(admin, "/?after=not-a-cursor");
     assert.equal(cursor.status, 400);

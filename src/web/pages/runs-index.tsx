@@ -127,6 +127,25 @@ function filterQuery(fields: Fields, extra: Record<string, string | number> = {}
   return text ? `?${text}` : "";
 }
 
+/** The filter fields of a query that did not parse, as typed (shown again beside their errors). */
+function typedAsGiven(query: unknown): Fields {
+  const given = (query ?? {}) as Record<string, unknown>;
+  return Object.fromEntries(
+    FIELD_NAMES.filter((n) => typeof given[n] === "string" && given[n] !== "").map((n) => [n, given[n]]),
+  ) as Fields;
+}
+
+const FIELD_LABELS: Record<string, string> = {
+  instrument: "Instrument",
+  experiment: "Experiment",
+  status: "Status",
+  from: "Recorded from",
+  to: "Recorded to",
+  title: "Title contains",
+  runs: "Run numbers",
+  sort: "Sort",
+};
+
 const describeIssues = (error: z.ZodError): FieldErrors =>
   Object.fromEntries(error.issues.map((i) => [String(i.path[0] ?? "form"), i.message]));
 
@@ -145,7 +164,7 @@ export const registerRunsIndex: WebModule = (app, ctx) => {
     const scope = runScope(v);
     const instruments = await visibleInstruments(ctx.database, scope);
     const parsed = IndexQuery.safeParse(request.query);
-    const raw = (parsed.success ? parsed.data : {}) as Fields;
+    const raw = parsed.success ? parsed.data : typedAsGiven(request.query);
     const show = (status: number, body: Omit<IndexProps, "frame" | "fields" | "instruments">) =>
       ctx.page(reply, <RunsIndex frame={frame} fields={raw} instruments={instruments} {...body} />, status);
     if (!parsed.success) return show(400, { errors: describeIssues(parsed.error) });
@@ -372,11 +391,6 @@ function RunsIndex(props: IndexProps) {
           New versions appear below as the coordinator creates them.
         </p>
       ) : null}
-      {errors.form ? (
-        <p class="error" role="alert">
-          {errors.form}
-        </p>
-      ) : null}
       <Filters fields={fields} instruments={props.instruments} errors={errors} />
       <Results {...props} />
       <script src="/static/runs-index.js" defer />
@@ -443,7 +457,7 @@ function Filters({
       <Field label="Recorded from" name="from" errors={errors}>
         <input id="f-from" name="from" type="date" value={fields.from ?? ""} />
       </Field>
-      <Field label="to" name="to" errors={errors}>
+      <Field label="Recorded to" name="to" errors={errors}>
         <input id="f-to" name="to" type="date" value={fields.to ?? ""} />
       </Field>
       <Field label="Title contains" name="title" errors={errors}>
@@ -493,7 +507,8 @@ function Field({
  * a new run must match to be counted in the "new runs" notice.
  */
 function Results(props: IndexProps) {
-  const { fields, page, bulk } = props;
+  const { fields, page, bulk, errors = {} } = props;
+  const problems = Object.entries(errors);
   const rows = page?.rows ?? [];
   const live = props.firstPage && (fields.sort ?? "newest") === "newest";
   return (
@@ -505,6 +520,16 @@ function Results(props: IndexProps) {
       data-filter-experiment={fields.experiment}
       data-filter-status={fields.status}
     >
+      {problems.length > 0 ? (
+        <div class="error" role="alert">
+          <p>These filters cannot be used; correct them and press Show runs:</p>
+          <ul>
+            {problems.map(([field, message]) => (
+              <li key={field}>{FIELD_LABELS[field] ? `${FIELD_LABELS[field]}: ${message}` : message}</li>
+            ))}
+          </ul>
+        </div>
+      ) : null}
       <p class="notice new-runs" data-new-runs-notice hidden>
         <a href={`/${filterQuery(fields)}`}>new runs — show</a>
       </p>
@@ -633,6 +658,13 @@ function Pager({ page, fields }: { page: RunIndexPage; fields: Fields }) {
   );
 }
 
+/** The filters given, in words: "Instrument MARI · Run numbers 1200-1250". */
+function describeFilters(fields: Fields): string {
+  return FIELD_NAMES.filter((n) => n !== "sort" && fields[n] !== undefined)
+    .map((n) => `${FIELD_LABELS[n] ?? n} ${String(fields[n])}`)
+    .join(" · ");
+}
+
 /** Run numbers as short ranges: 1200–1203, 1210. */
 function runRanges(numbers: readonly number[]): string {
   const parts: string[] = [];
@@ -672,6 +704,7 @@ function RerunPreviewPage({
           {changed}
         </p>
       ) : null}
+      <p class="help">{`Filters: ${describeFilters(fields)}`}</p>
       <p>
         {`These filters select ${s.numbers.length} run${s.numbers.length === 1 ? "" : "s"} of ${s.instrument}. `}
         {`As ${ROLE_LABELS[s.role]} you may re-run up to ${s.cap} at once. `}

@@ -1,6 +1,7 @@
 // autoreduce: the runs index. app.js updates the status of the runs shown; this file counts new
 // runs that match the page's filters and offers to show them ("3 new runs — show"), on the first
-// page of the newest-first list only. The page works without it.
+// page of the newest-first list only, and shows why a filter cannot be used when htmx asked.
+// The page works without it.
 (() => {
   const counted = new Set();
 
@@ -28,6 +29,22 @@
     if (!notice || !link) return;
     link.textContent = `${counted.size} new run${counted.size === 1 ? "" : "s"} — show`;
     notice.hidden = false;
+  });
+
+  // The filters as a short address to share: fields left empty (and the default sort) are left out.
+  document.addEventListener("htmx:configRequest", (e) => {
+    if (!(e.detail.elt instanceof Element) || !e.detail.elt.matches("form.runs-filters")) return;
+    const params = e.detail.parameters;
+    for (const [name, value] of Array.from(params.entries()))
+      if (value === "" || (name === "sort" && value === "newest")) params.delete(name);
+  });
+
+  // A filter that cannot be used is answered 400 with the reasons in the results: show them.
+  document.addEventListener("htmx:beforeSwap", (e) => {
+    if (e.detail.xhr.status === 400 && e.detail.target?.id === "runs-results") {
+      e.detail.shouldSwap = true;
+      e.detail.isError = false;
+    }
   });
 
   // htmx replaced the results (the filters changed): count again from nothing.
