@@ -10,6 +10,7 @@ import { changeFeedLatency } from "./changefeed-bench.ts";
 import { listenerBench } from "./listener-bench.ts";
 import { type Backend, overhead, type ThroughputFigure, throughputVsCeiling } from "./pipeline-bench.ts";
 import { ms } from "./stats.ts";
+import { webBench, webRows } from "./web-bench.ts";
 import { idleWorkerRss, supervisionCpuPerJob } from "./worker-bench.ts";
 import { workerNodeBench } from "./worker-node-bench.ts";
 
@@ -18,13 +19,14 @@ const { values } = parseArgs({
     runs: { type: "string", default: "200" },
     concurrency: { type: "string", default: "4" },
     "pool-runs": { type: "string", default: "1000" },
+    "web-runs": { type: "string", default: "1000000" },
     only: { type: "string", default: "" },
     help: { type: "boolean", default: false },
   },
 });
 if (values.help) {
   process.stdout.write(
-    "usage: npm run bench -- [--runs N] [--concurrency N] [--pool-runs N] [--only pipeline|facility|worker|node|listener|changefeed]\n",
+    "usage: npm run bench -- [--runs N] [--concurrency N] [--pool-runs N] [--web-runs N] [--only pipeline|facility|worker|node|listener|changefeed|web]\n",
   );
   process.exit(0);
 }
@@ -198,6 +200,15 @@ if (part("changefeed")) {
       `| ${backend.name} | change feed: job \`updated_at\` (in the transaction) → subscriber process | ${ms(f.sinceUpdated.median)} | ${ms(f.sinceUpdated.p95)} | | (reported) |`,
       `| ${backend.name} | change feed: \`publish\` call in the handler / one send (off the handler's path) | ${f.publishCallMicros.toFixed(0)} µs | ${ms(f.sendMs)} | | (reported) |`,
     );
+  }
+}
+if (part("web")) {
+  // The web application on a facility's worth of runs (bench/web-bench.ts); the seeded databases are cached.
+  for (const backend of ["SQLite", "PostgreSQL"] as const) {
+    say(`${backend}: web application, ${values["web-runs"]} runs`);
+    const f = await webBench(backend, Number(values["web-runs"]));
+    say(`${backend}: load average ${f.load.before.toFixed(1)} before, ${f.load.after.toFixed(1)} after`);
+    out.push(...webRows(f));
   }
 }
 process.stdout.write(`${out.join("\n")}\n`);

@@ -37,6 +37,17 @@ export function parseRunRanges(text: string, options: RunRangeOptions = {}): num
   return runs;
 }
 
+/**
+ * The inclusive ranges in `text`, merged and ascending, not expanded: for searching, where
+ * "1-1000000" is one condition. At most `maxParts` items. Throws RunRangeError.
+ */
+export function parseRunRangeBounds(text: string, maxParts = 100): Array<[number, number]> {
+  if (text.trim() === "") throw new RunRangeError("no run numbers given");
+  const parts = text.split(",");
+  if (parts.length > maxParts) throw new RunRangeError(`${parts.length} items: give at most ${maxParts}`);
+  return mergeRanges(parts.map(parsePart));
+}
+
 function parsePart(raw: string): [number, number] {
   const part = raw.trim();
   if (part === "") throw new RunRangeError("'': an empty item (two commas, or a comma at an end)");

@@ -1,6 +1,7 @@
 import type { Updateable } from "kysely";
 import { RefusedError } from "../failures/refused-error.ts";
 import { asReduction, type JobRow, type ReductionRow } from "./job-store.ts";
+import { noteReductionJob } from "./run-index.ts";
 import { reductionsWithRun } from "./run-views.ts";
 import type { JobStatus, JobsTable } from "./schema.ts";
 import type { SqlDatabase } from "./state-database.ts";
@@ -115,6 +116,7 @@ export async function applyReport(
         .set({ ...next.fields, status: next.status, updated_at: updatedAt })
         .where("id", "=", current.id)
         .execute();
+      await noteReductionJob(trx, { ...current, status: next.status });
     }
     return { next, current, run, updatedAt };
   });
@@ -263,6 +265,7 @@ export async function cancelLatest(
       .set({ status: "cancelled", message, finished_at: now, updated_at: now })
       .where("id", "=", latest.id)
       .execute();
+    await noteReductionJob(trx, { ...latest, status: "cancelled" });
     await trx
       .insertInto("job_events")
       .values({

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import { asReduction, type ReductionRow } from "./job-store.ts";
+import { noteReductionJob } from "./run-index.ts";
 import type { ReductionStatus, StateSchema } from "./schema.ts";
 import type { SqlDatabase } from "./state-database.ts";
 
@@ -139,6 +140,7 @@ export async function recordReadyRun(
       .returningAll()
       .executeTakeFirstOrThrow()
       .then(asReduction);
+    await noteReductionJob(trx, reduction);
     await trx
       .insertInto("job_events")
       .values({

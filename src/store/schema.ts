@@ -188,6 +188,14 @@ export interface RunsTable {
   metadata: string;
   created_at: number;
   updated_at: number;
+  /**
+   * The run's latest reduction version: its `jobs.id`, number and status (migration 009), kept
+   * by the transaction that creates a version or changes its status (run-index.ts
+   * `noteReductionJob`). Null only inside the transaction that records the run.
+   */
+  latest_job_id: number | null;
+  latest_version: number | null;
+  latest_status: JobStatus | null;
 }
 
 export type { JobStatus } from "../messages/job-status.ts";

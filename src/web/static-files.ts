@@ -9,6 +9,10 @@ const FILES: Record<string, { path: string[]; type: string }> = {
   "app.js": { path: ["src", "web", "static", "app.js"], type: "text/javascript; charset=utf-8" },
   "admin.js": { path: ["src", "web", "static", "admin.js"], type: "text/javascript; charset=utf-8" },
   "run-page.js": { path: ["src", "web", "static", "run-page.js"], type: "text/javascript; charset=utf-8" },
+  "runs-index.js": {
+    path: ["src", "web", "static", "runs-index.js"],
+    type: "text/javascript; charset=utf-8",
+  },
   "htmx.min.js": {
     path: ["node_modules", "htmx.org", "dist", "htmx.min.js"],
     type: "text/javascript; charset=utf-8",

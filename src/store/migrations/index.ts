@@ -8,6 +8,7 @@ import { apiTokensMigration } from "./005-api-tokens.ts";
 import { routeExecutorMigration } from "./006-route-executor.ts";
 import { routeWorkersMigration } from "./007-route-workers.ts";
 import { webMigration } from "./008-web.ts";
+import { runIndexMigration } from "./009-run-index.ts";
 import { adminMigration } from "./010-admin.ts";
 
 /** Numbered migrations of the state database, the same on SQLite and PostgreSQL. Never edit a released one. */
@@ -21,6 +22,7 @@ export function stateMigrations(dialect: Dialect): Record<string, Migration> {
     "006-route-executor": routeExecutorMigration(),
     "007-route-workers": routeWorkersMigration(),
     "008-web": webMigration(dialect),
+    "009-run-index": runIndexMigration(dialect),
     "010-admin": adminMigration(dialect),
   };
 }

@@ -7,12 +7,14 @@ import { registerExperimentPage } from "./experiment-page.tsx";
 import { registerInstrumentPage } from "./instrument-page.tsx";
 import { registerInstrumentsList } from "./instruments-list.tsx";
 import { registerRunPage } from "./run-page.tsx";
+import { registerRunsIndex } from "./runs-index.tsx";
 
 /**
  * The page and API modules of the web application, each registering its own routes. Add a
  * module here (one line) when it has its file.
  */
 export const WEB_MODULES: WebModule[] = [
+  registerRunsIndex,
   registerRunPage,
   registerPlots,
   registerInstrumentsList,
