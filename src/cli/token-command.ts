@@ -61,7 +61,9 @@ export function tokenCommand(): Command {
     .action(async (o: { config?: string; json?: boolean }) => {
       await withDatabase(o.config, async (database) => {
         const tokens = await listTokens(database);
-        if (o.json) return void process.stdout.write(`${JSON.stringify(tokens, null, 2)}\n`);
+        // JSON keys are snake_case like every other field of the list.
+        const listed = tokens.map(({ userId, ...t }) => ({ ...t, user_id: userId }));
+        if (o.json) return void process.stdout.write(`${JSON.stringify(listed, null, 2)}\n`);
         const now = Date.now();
         const rows = tokens.map((t) => [
           String(t.id),

@@ -30,7 +30,7 @@ test("a token is made with a role, printed once, listed without its secret, and 
   try {
     assert.deepEqual(
       { ...(await authenticateToken(database, secret)), id: 0 },
-      { id: 0, name: "mari-bot", role: "scientist", instruments: ["MARI"] },
+      { id: 0, name: "mari-bot", role: "scientist", instruments: ["MARI"], userId: null },
     );
     const listed = await token("list");
     assert.equal(listed.code, 0, listed.stderr);
