@@ -1,7 +1,9 @@
+import type { Updateable } from "kysely";
 import type { ConfigInput } from "../../src/config/config-schema.ts";
 import { type Logger, silentLogger } from "../../src/logging/logger.ts";
 import type { JobStatus } from "../../src/messages/job-status.ts";
 import { recordReadyRun } from "../../src/store/run-store.ts";
+import type { JobsTable } from "../../src/store/schema.ts";
 import { createToken } from "../../src/store/token-store.ts";
 import { addMember, createUser, grantInstrument } from "../../src/store/user-store.ts";
 import { hashPassword } from "../../src/web/auth/passwords.ts";
@@ -30,6 +32,8 @@ export interface WebStack extends Stack {
   signIn(person: Person | string, password?: string): Promise<Session>;
   /** Records a run (and its first version, with this status). */
   seedRun(run: SeedRun): Promise<void>;
+  /** Sets columns of one version of a recorded run (its outputs, logs, script text, variables…). */
+  setVersion(instrument: string, run: number, version: number, fields: Updateable<JobsTable>): Promise<void>;
 }
 
 export interface SeedRun {
@@ -127,6 +131,18 @@ export async function openWebStack(
         outputDir: () => run.outputDir ?? `/output/${run.instrument}/${run.experiment}/${run.run}`,
         initial: { status: run.status ?? "completed", message: run.message ?? "" },
       });
+    },
+    async setVersion(instrument, run, version, fields) {
+      const row = await stack.database.db
+        .selectFrom("jobs")
+        .innerJoin("runs", "runs.id", "jobs.run_id")
+        .innerJoin("instruments", "instruments.id", "runs.instrument_id")
+        .select("jobs.id")
+        .where("instruments.name", "=", instrument)
+        .where("runs.run_number", "=", run)
+        .where("jobs.version", "=", version)
+        .executeTakeFirstOrThrow();
+      await stack.database.db.updateTable("jobs").set(fields).where("id", "=", row.id).execute();
     },
     async close() {
       await server.close();

@@ -30,6 +30,10 @@ const PARAMS: Record<string, string> = {
   run: String(RUN_OF_MEMBER),
   name: "app.css",
   job_id: "no-such-job",
+  // A person, token or plot id: one that does not exist (an admin's post must not act on itself).
+  id: "999999",
+  // A file of a run's output folder.
+  "*": "reduced.nxs",
 };
 
 /**
@@ -37,7 +41,11 @@ const PARAMS: Record<string, string> = {
  * themselves from its form fields (route config `csrf: false`), each with why. Each must still
  * refuse a post without credentials (checked below).
  */
-const CSRF_EXEMPT: Record<string, string> = {};
+const CSRF_EXEMPT: Record<string, string> = {
+  "/plots/:instrument/:run/upload_plot_data/":
+    "SNS publish_plot's form: user name and password fields (or a bearer token) on every post, never the session cookie",
+  "/plots/:instrument/:run/upload_plot_data": "the same form without its final slash",
+};
 
 const CSRF_REFUSAL = /security token is missing or wrong/;
 const isChange = (r: RegisteredRoute) => !["GET", "HEAD", "OPTIONS"].includes(r.method);
@@ -159,10 +167,14 @@ describe("web security", () => {
     assert.equal(login.status, 303, "the sign-in form with its pre-session token");
   });
 
-  test("routes exempt from CSRF refuse a post without credentials", async () => {
+  test("routes exempt from CSRF refuse a post without credentials, and take no session cookie as one", async () => {
+    const admin = await web.signIn("admin");
     for (const url of Object.keys(CSRF_EXEMPT)) {
       const response = await fetch(`${web.url}${fillPattern(url, PARAMS)}`, { method: "POST" });
       assert.ok([400, 401].includes(response.status), `${url}: ${response.status}`);
+      // A form another site makes the browser post carries the cookie: it must count for nothing.
+      const withCookie = await admin.post(fillPattern(url, PARAMS), { file: "{}" }, { csrf: false });
+      assert.equal(withCookie.status, 401, `${url} with an administrator's session cookie only`);
     }
     assert.deepEqual(
       Object.keys(CSRF_EXEMPT).filter((url) => !routes.some((r) => r.url === url)),
@@ -224,6 +236,22 @@ describe("web security", () => {
     assert.equal((await withToken()).status, 401, "the personal token acts for nobody");
     await assert.rejects(web.signIn("leaver"), /sign-in of leaver failed: 401/);
     assert.ok(await findUser(web.database, "leaver"), "the account is kept (disabled, not deleted)");
+  });
+
+  test("revoking another person's token from /account is refused without telling its name", async () => {
+    const member = await findUser(web.database, "member");
+    const { record } = await createToken(web.database, {
+      name: "member-laptop-secret-project",
+      role: "user",
+      userId: member?.id ?? null,
+    });
+    for (const person of ["outsider", "admin"]) {
+      const refused = await (await web.signIn(person)).post(`/account/tokens/${record.id}/revoke`);
+      assert.equal(refused.status, 403, person);
+      const page = await refused.text();
+      assert.match(page, /not yours/);
+      assert.doesNotMatch(page, /member-laptop|secret-project/, `${person} is not told the token's name`);
+    }
   });
 
   test("passwords, tokens, session ids and CSRF tokens never reach the logs", async () => {
