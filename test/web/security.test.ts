@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { request as httpRequest } from "node:http";
 import { Writable } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import { pino } from "pino";
@@ -236,6 +237,59 @@ describe("web security", () => {
     assert.equal((await withToken()).status, 401, "the personal token acts for nobody");
     await assert.rejects(web.signIn("leaver"), /sign-in of leaver failed: 401/);
     assert.ok(await findUser(web.database, "leaver"), "the account is kept (disabled, not deleted)");
+  });
+
+  test("a plot is read through its own run only: another run's plot id is not found", async () => {
+    const publish = async (instrument: string, run: number) => {
+      const response = await fetch(`${web.url}/api/v1/plots/${instrument}/${run}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${web.adminToken}`, "content-type": "application/json" },
+        body: JSON.stringify({ name: "hidden", series: [{ x: [1, 2], y: [3, 4] }] }),
+      });
+      assert.equal(response.status, 201);
+      return ((await response.json()) as { id: number }).id;
+    };
+    const others = await publish("MARI", RUN_OF_OTHERS);
+    const mine = await publish("MARI", RUN_OF_MEMBER);
+    const member = await web.signIn("member");
+    for (const format of ["", "?format=svg", "?format=text"]) {
+      assert.equal((await member.get(`/api/v1/plots/MARI/${RUN_OF_MEMBER}/${mine}${format}`)).status, 200);
+      const crossed = await member.get(`/api/v1/plots/MARI/${RUN_OF_MEMBER}/${others}${format}`);
+      assert.equal(crossed.status, 404, `another run's plot through the member's run${format}`);
+      assert.doesNotMatch(await crossed.text(), /hidden/);
+    }
+  });
+
+  test("a run file path with `..` is refused as sent, before any file is looked at", async () => {
+    // fetch and browsers resolve `..` before sending; a hand-made request does not.
+    const raw = (path: string, cookie: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const url = new URL(web.url);
+        const req = httpRequest(
+          { host: url.hostname, port: url.port, path, headers: { cookie } },
+          (response) => {
+            let body = "";
+            response.on("data", (chunk: Buffer) => {
+              body += chunk.toString("utf8");
+            });
+            response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
+          },
+        );
+        req.on("error", reject);
+        req.end();
+      });
+    const admin = await web.signIn("admin");
+    for (const path of [
+      `/runs/MARI/${RUN_OF_MEMBER}/files/../../../../../etc/passwd`,
+      `/runs/MARI/${RUN_OF_MEMBER}/files/a/../../b.txt`,
+      `/runs/MARI/${RUN_OF_MEMBER}/files/%2e%2e/%2e%2e/etc/passwd`,
+      `/runs/MARI/${RUN_OF_MEMBER}/files/..%5c..%5cetc%5cpasswd`,
+    ]) {
+      const answer = await raw(path, admin.cookie);
+      assert.equal(answer.status, 400, path);
+      assert.match(answer.body, /Not a file name this page serves/, path);
+      assert.doesNotMatch(answer.body, /root:/, path);
+    }
   });
 
   test("revoking another person's token from /account is refused without telling its name", async () => {
