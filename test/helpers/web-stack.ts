@@ -8,8 +8,6 @@ import { createToken } from "../../src/store/token-store.ts";
 import { addMember, createUser, grantInstrument } from "../../src/store/user-store.ts";
 import { hashPassword } from "../../src/web/auth/passwords.ts";
 import type { LoginMethod } from "../../src/web/pages/login-page.tsx";
-import { WEB_MODULES } from "../../src/web/pages/modules.ts";
-import type { WebModule } from "../../src/web/web-context.ts";
 import { startWebServer, type WebServer } from "../../src/web/web-server.tsx";
 import { openStack, type Stack } from "./in-process.ts";
 
@@ -67,11 +65,6 @@ export async function openWebStack(
     loginMethods?: LoginMethod[];
     /** The web server's logger (default: silent), e.g. to read what it logs. */
     log?: Logger;
-    /**
-     * Extra page modules for this server only (test fixtures), after the real ones. They are
-     * added to WEB_MODULES while it starts: start one such server at a time.
-     */
-    modules?: WebModule[];
   } = {},
 ): Promise<WebStack> {
   const stack = await openStack(
@@ -93,15 +86,13 @@ export async function openWebStack(
   await grantInstrument(stack.database, made.get("wish") ?? 0, "WISH", "test");
   await addMember(stack.database, MEMBER_EXPERIMENT, "member", "catalog");
   const adminToken = (await createToken(stack.database, { name: "test-admin", role: "admin" })).token;
-  const extra = options.modules ?? [];
-  WEB_MODULES.push(...extra);
   const server = await startWebServer({
     ...stack,
     log: options.log ?? silentLogger(),
     host: "127.0.0.1",
     port: 0,
     loginMethods: options.loginMethods ?? [],
-  }).finally(() => WEB_MODULES.splice(WEB_MODULES.length - extra.length, extra.length));
+  });
   const url = server.url;
   let message = 0;
   return {
