@@ -23,7 +23,7 @@ import { anonymousSession, openWebStack, PEOPLE, passwordOf } from "../helpers/w
  * a log, and a plot), MARI 2 (IPTS-200), WISH 3 (IPTS-300; a plot).
  *
  * Paths and form values may name `{placeholders}`: the stack's (`{job}`, `{jobRow}`, `{plot}`,
- * `{queue}`, `{letter}`, `{memberToken}`: see openMatrixStack) or a row's `target`. A row whose
+ * `{wishPlot}`, `{queue}`, `{letter}`, `{memberToken}`: see openMatrixStack) or a row's `target`. A row whose
  * action destroys what it acts on (revoke, disable, discard, re-inject) has a `target` that makes
  * a new thing for each caller, so every caller meets the same situation and no later row is
  * changed. A row that ends sessions is `fresh` (and `endsSessions` when it ends the kept ones).
