@@ -59,8 +59,7 @@ export async function openPage(browser: Browser): Promise<WatchedPage> {
     const failedLoad = message
       .text()
       .startsWith("Failed to load resource: the server responded with a status");
-    // Browsers ask for /favicon.ico on their own; the pages declare no icon (see the report).
-    if (failedLoad && (documents.has(at) || new URL(at).pathname === "/favicon.ico")) return;
+    if (failedLoad && documents.has(at)) return;
     problems.push(`console error at ${at}: ${message.text()}`);
   });
   page.on("pageerror", (error) => problems.push(`uncaught exception: ${error.message}`));

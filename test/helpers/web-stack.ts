@@ -1,13 +1,13 @@
+import type { Updateable } from "kysely";
 import type { ConfigInput } from "../../src/config/config-schema.ts";
 import { type Logger, silentLogger } from "../../src/logging/logger.ts";
 import type { JobStatus } from "../../src/messages/job-status.ts";
 import { recordReadyRun } from "../../src/store/run-store.ts";
+import type { JobsTable } from "../../src/store/schema.ts";
 import { createToken } from "../../src/store/token-store.ts";
 import { addMember, createUser, grantInstrument } from "../../src/store/user-store.ts";
 import { hashPassword } from "../../src/web/auth/passwords.ts";
 import type { LoginMethod } from "../../src/web/pages/login-page.tsx";
-import { WEB_MODULES } from "../../src/web/pages/modules.ts";
-import type { WebModule } from "../../src/web/web-context.ts";
 import { startWebServer, type WebServer } from "../../src/web/web-server.tsx";
 import { openStack, type Stack } from "./in-process.ts";
 
@@ -30,6 +30,8 @@ export interface WebStack extends Stack {
   signIn(person: Person | string, password?: string): Promise<Session>;
   /** Records a run (and its first version, with this status). */
   seedRun(run: SeedRun): Promise<void>;
+  /** Sets columns of one version of a recorded run (its outputs, logs, script text, variables…). */
+  setVersion(instrument: string, run: number, version: number, fields: Updateable<JobsTable>): Promise<void>;
 }
 
 export interface SeedRun {
@@ -63,11 +65,6 @@ export async function openWebStack(
     loginMethods?: LoginMethod[];
     /** The web server's logger (default: silent), e.g. to read what it logs. */
     log?: Logger;
-    /**
-     * Extra page modules for this server only (test fixtures), after the real ones. They are
-     * added to WEB_MODULES while it starts: start one such server at a time.
-     */
-    modules?: WebModule[];
   } = {},
 ): Promise<WebStack> {
   const stack = await openStack(
@@ -89,15 +86,13 @@ export async function openWebStack(
   await grantInstrument(stack.database, made.get("wish") ?? 0, "WISH", "test");
   await addMember(stack.database, MEMBER_EXPERIMENT, "member", "catalog");
   const adminToken = (await createToken(stack.database, { name: "test-admin", role: "admin" })).token;
-  const extra = options.modules ?? [];
-  WEB_MODULES.push(...extra);
   const server = await startWebServer({
     ...stack,
     log: options.log ?? silentLogger(),
     host: "127.0.0.1",
     port: 0,
     loginMethods: options.loginMethods ?? [],
-  }).finally(() => WEB_MODULES.splice(WEB_MODULES.length - extra.length, extra.length));
+  });
   const url = server.url;
   let message = 0;
   return {
@@ -127,6 +122,18 @@ export async function openWebStack(
         outputDir: () => run.outputDir ?? `/output/${run.instrument}/${run.experiment}/${run.run}`,
         initial: { status: run.status ?? "completed", message: run.message ?? "" },
       });
+    },
+    async setVersion(instrument, run, version, fields) {
+      const row = await stack.database.db
+        .selectFrom("jobs")
+        .innerJoin("runs", "runs.id", "jobs.run_id")
+        .innerJoin("instruments", "instruments.id", "runs.instrument_id")
+        .select("jobs.id")
+        .where("instruments.name", "=", instrument)
+        .where("runs.run_number", "=", run)
+        .where("jobs.version", "=", version)
+        .executeTakeFirstOrThrow();
+      await stack.database.db.updateTable("jobs").set(fields).where("id", "=", row.id).execute();
     },
     async close() {
       await server.close();

@@ -12,14 +12,12 @@ import {
   signInPage,
   type WatchedPage,
 } from "../helpers/browser.ts";
-import { FIXTURE_RUN_PAGE, fixtureRunPage } from "../helpers/fixture-pages.tsx";
 import { waitFor } from "../helpers/wait-for.ts";
 import { openWebStack, type WebStack } from "../helpers/web-stack.ts";
 
 /**
  * Sign-in, sign-out, the refusal pages and live status updates in headless Chromium, each flow
- * checked for console errors and CSP violations and (for the pages) by axe. The run page used
- * here is a stand-in (helpers/fixture-pages.tsx) until `/runs/INST/RUN` exists.
+ * checked for console errors and CSP violations and (for the pages) by axe, on the real run page.
  */
 describe("in the browser: sign-in, refusal pages, live updates", { timeout: 180_000 }, () => {
   let web: WebStack;
@@ -33,7 +31,7 @@ describe("in the browser: sign-in, refusal pages, live updates", { timeout: 180_
   };
 
   before(async () => {
-    web = await openWebStack({}, { modules: [fixtureRunPage] });
+    web = await openWebStack();
     await web.seedRun({
       instrument: "MARI",
       run: 1,
@@ -115,7 +113,7 @@ describe("in the browser: sign-in, refusal pages, live updates", { timeout: 180_
     await anonymous.page.goto(`${web.url}/login`);
     await assertAccessible(anonymous.page, "/login");
 
-    const refused = await anonymous.page.goto(`${web.url}${FIXTURE_RUN_PAGE}/MARI/1`);
+    const refused = await anonymous.page.goto(`${web.url}/runs/MARI/1`);
     assert.equal(refused?.status(), 401);
     assert.equal(
       (await anonymous.page.getByRole("alert").textContent())?.trim(),
@@ -126,7 +124,7 @@ describe("in the browser: sign-in, refusal pages, live updates", { timeout: 180_
 
     const outsider = await newPage();
     await signInPage(outsider.page, web.url, "outsider");
-    const forbidden = await outsider.page.goto(`${web.url}${FIXTURE_RUN_PAGE}/MARI/1`);
+    const forbidden = await outsider.page.goto(`${web.url}/runs/MARI/1`);
     assert.equal(forbidden?.status(), 403);
     await outsider.page.getByRole("heading", { name: "Not allowed" }).waitFor();
     await screenshot(outsider.page, "page-403");
@@ -143,12 +141,12 @@ describe("in the browser: sign-in, refusal pages, live updates", { timeout: 180_
 
   test("the 401 page's form signs in and returns to the page asked for", async () => {
     const { page, assertNoProblems } = await newPage();
-    await page.goto(`${web.url}${FIXTURE_RUN_PAGE}/MARI/1`);
+    await page.goto(`${web.url}/runs/MARI/1`);
     await page.getByLabel("Username").fill("mari");
     await page.getByLabel("Password").fill("mari-password-1");
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByRole("heading", { name: "MARI run 1" }).waitFor();
-    assert.equal(new URL(page.url()).pathname, `${FIXTURE_RUN_PAGE}/MARI/1`);
+    assert.equal(new URL(page.url()).pathname, `/runs/MARI/1`);
     assertNoProblems();
   });
 
@@ -170,7 +168,7 @@ describe("in the browser: sign-in, refusal pages, live updates", { timeout: 180_
 
   test("a run's status changes on the open page without reloading (server-sent events)", async () => {
     const { page, assertNoProblems } = await newPage();
-    await signInPage(page, web.url, "mari", { next: `${FIXTURE_RUN_PAGE}/MARI/1` });
+    await signInPage(page, web.url, "mari", { next: `/runs/MARI/1` });
     const badge = page.locator('[data-run="MARI/1"] [data-status]');
     assert.equal(await badge.textContent(), "queued");
     await page.locator('[data-live-state="open"]').waitFor();

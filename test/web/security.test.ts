@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { request as httpRequest } from "node:http";
 import { Writable } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import { pino } from "pino";
@@ -30,6 +31,10 @@ const PARAMS: Record<string, string> = {
   run: String(RUN_OF_MEMBER),
   name: "app.css",
   job_id: "no-such-job",
+  // A person, token or plot id: one that does not exist (an admin's post must not act on itself).
+  id: "999999",
+  // A file of a run's output folder.
+  "*": "reduced.nxs",
 };
 
 /**
@@ -37,7 +42,11 @@ const PARAMS: Record<string, string> = {
  * themselves from its form fields (route config `csrf: false`), each with why. Each must still
  * refuse a post without credentials (checked below).
  */
-const CSRF_EXEMPT: Record<string, string> = {};
+const CSRF_EXEMPT: Record<string, string> = {
+  "/plots/:instrument/:run/upload_plot_data/":
+    "SNS publish_plot's form: user name and password fields (or a bearer token) on every post, never the session cookie",
+  "/plots/:instrument/:run/upload_plot_data": "the same form without its final slash",
+};
 
 const CSRF_REFUSAL = /security token is missing or wrong/;
 const isChange = (r: RegisteredRoute) => !["GET", "HEAD", "OPTIONS"].includes(r.method);
@@ -159,10 +168,14 @@ describe("web security", () => {
     assert.equal(login.status, 303, "the sign-in form with its pre-session token");
   });
 
-  test("routes exempt from CSRF refuse a post without credentials", async () => {
+  test("routes exempt from CSRF refuse a post without credentials, and take no session cookie as one", async () => {
+    const admin = await web.signIn("admin");
     for (const url of Object.keys(CSRF_EXEMPT)) {
       const response = await fetch(`${web.url}${fillPattern(url, PARAMS)}`, { method: "POST" });
       assert.ok([400, 401].includes(response.status), `${url}: ${response.status}`);
+      // A form another site makes the browser post carries the cookie: it must count for nothing.
+      const withCookie = await admin.post(fillPattern(url, PARAMS), { file: "{}" }, { csrf: false });
+      assert.equal(withCookie.status, 401, `${url} with an administrator's session cookie only`);
     }
     assert.deepEqual(
       Object.keys(CSRF_EXEMPT).filter((url) => !routes.some((r) => r.url === url)),
@@ -224,6 +237,75 @@ describe("web security", () => {
     assert.equal((await withToken()).status, 401, "the personal token acts for nobody");
     await assert.rejects(web.signIn("leaver"), /sign-in of leaver failed: 401/);
     assert.ok(await findUser(web.database, "leaver"), "the account is kept (disabled, not deleted)");
+  });
+
+  test("a plot is read through its own run only: another run's plot id is not found", async () => {
+    const publish = async (instrument: string, run: number) => {
+      const response = await fetch(`${web.url}/api/v1/plots/${instrument}/${run}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${web.adminToken}`, "content-type": "application/json" },
+        body: JSON.stringify({ name: "hidden", series: [{ x: [1, 2], y: [3, 4] }] }),
+      });
+      assert.equal(response.status, 201);
+      return ((await response.json()) as { id: number }).id;
+    };
+    const others = await publish("MARI", RUN_OF_OTHERS);
+    const mine = await publish("MARI", RUN_OF_MEMBER);
+    const member = await web.signIn("member");
+    for (const format of ["", "?format=svg", "?format=text"]) {
+      assert.equal((await member.get(`/api/v1/plots/MARI/${RUN_OF_MEMBER}/${mine}${format}`)).status, 200);
+      const crossed = await member.get(`/api/v1/plots/MARI/${RUN_OF_MEMBER}/${others}${format}`);
+      assert.equal(crossed.status, 404, `another run's plot through the member's run${format}`);
+      assert.doesNotMatch(await crossed.text(), /hidden/);
+    }
+  });
+
+  test("a run file path with `..` is refused as sent, before any file is looked at", async () => {
+    // fetch and browsers resolve `..` before sending; a hand-made request does not.
+    const raw = (path: string, cookie: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const url = new URL(web.url);
+        const req = httpRequest(
+          { host: url.hostname, port: url.port, path, headers: { cookie } },
+          (response) => {
+            let body = "";
+            response.on("data", (chunk: Buffer) => {
+              body += chunk.toString("utf8");
+            });
+            response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
+          },
+        );
+        req.on("error", reject);
+        req.end();
+      });
+    const admin = await web.signIn("admin");
+    for (const path of [
+      `/runs/MARI/${RUN_OF_MEMBER}/files/../../../../../etc/passwd`,
+      `/runs/MARI/${RUN_OF_MEMBER}/files/a/../../b.txt`,
+      `/runs/MARI/${RUN_OF_MEMBER}/files/%2e%2e/%2e%2e/etc/passwd`,
+      `/runs/MARI/${RUN_OF_MEMBER}/files/..%5c..%5cetc%5cpasswd`,
+    ]) {
+      const answer = await raw(path, admin.cookie);
+      assert.equal(answer.status, 400, path);
+      assert.match(answer.body, /Not a file name this page serves/, path);
+      assert.doesNotMatch(answer.body, /root:/, path);
+    }
+  });
+
+  test("revoking another person's token from /account is refused without telling its name", async () => {
+    const member = await findUser(web.database, "member");
+    const { record } = await createToken(web.database, {
+      name: "member-laptop-secret-project",
+      role: "user",
+      userId: member?.id ?? null,
+    });
+    for (const person of ["outsider", "admin"]) {
+      const refused = await (await web.signIn(person)).post(`/account/tokens/${record.id}/revoke`);
+      assert.equal(refused.status, 403, person);
+      const page = await refused.text();
+      assert.match(page, /not yours/);
+      assert.doesNotMatch(page, /member-laptop|secret-project/, `${person} is not told the token's name`);
+    }
   });
 
   test("passwords, tokens, session ids and CSRF tokens never reach the logs", async () => {

@@ -346,7 +346,8 @@ export function registerAccount(app: FastifyInstance, ctx: WebContext): void {
         errorAt: "tokens",
         status: 404,
       });
-    if (token.userId !== user.id) return ctx.deny(request, reply, `token ${token.name}, which is not yours`);
+    // Refused without the token's name: another person's token names are theirs to know.
+    if (token.userId !== user.id) return ctx.deny(request, reply, `token ${token.id}, which is not yours`);
     await revokeToken(database, String(token.id));
     ctx.log.info({ by: user.username, token: token.name }, "web: personal token revoked");
     return reply.redirect(doneUrl("/account#tokens", "token-revoked"), 303);

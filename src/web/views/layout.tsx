@@ -53,6 +53,8 @@ export function Layout({
         <meta name="htmx-config" content='{"includeIndicatorStyles":false,"allowEval":false}' />
         {v.csrfToken ? <meta name="csrf-token" content={v.csrfToken} /> : null}
         <title>{`${title} · autoreduce`}</title>
+        {/* No icon: without this, browsers ask for /favicon.ico and log its 404. */}
+        <link rel="icon" href="data:," />
         <link rel="stylesheet" href="/static/app.css" />
         <script src="/static/htmx.min.js" defer />
         <script src="/static/app.js" defer />
