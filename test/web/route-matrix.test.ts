@@ -381,6 +381,54 @@ const ROWS: Row[] = [
     fresh: true,
     endsSessions: true,
   },
+  // The runs index, its bulk re-run, the instrument and experiment pages, the catalog API.
+  { method: "GET", path: "/", allow: SIGNED_IN },
+  { method: "GET", path: "/?instrument=MARI&status=completed", allow: SIGNED_IN },
+  // Bulk re-run of a filtered selection: the instrument's managers, or a member for their experiment.
+  {
+    method: "GET",
+    path: "/rerun-preview?instrument=MARI&experiment=IPTS-100",
+    allow: [...MARI_MANAGERS, "member"],
+  },
+  { method: "GET", path: "/rerun-preview?instrument=MARI", allow: MARI_MANAGERS },
+  // The selection changed since the preview (it said 999 runs): past the permission check, 409.
+  {
+    method: "POST",
+    path: "/rerun-selection",
+    form: { instrument: "MARI", experiment: "IPTS-100", expected: "999" },
+    allow: [...MARI_MANAGERS, "member"],
+    ok: [409],
+  },
+  { method: "GET", path: "/instruments", allow: SIGNED_IN },
+  // A member sees a reduced view of the instrument of their experiment's runs.
+  { method: "GET", path: "/instruments/MARI", allow: [...MARI_READERS, "member"] },
+  { method: "GET", path: "/instruments/WISH", allow: ["admin", "wish", "adminToken", "readToken"] },
+  { method: "POST", path: "/instruments/MARI/pause", form: {}, allow: MARI_MANAGERS, ok: [303] },
+  { method: "POST", path: "/instruments/MARI/resume", form: {}, allow: MARI_MANAGERS, ok: [303] },
+  // An empty editor form: past the permission check, refused field by field.
+  { method: "POST", path: "/instruments/MARI/variables", form: {}, allow: MARI_MANAGERS, ok: [422] },
+  {
+    method: "POST",
+    path: "/instruments/MARI/variables/999999/delete",
+    form: {},
+    allow: MARI_MANAGERS,
+    ok: [404],
+  },
+  { method: "GET", path: "/instruments/MARI/rerun?runs=1", allow: MARI_MANAGERS },
+  { method: "POST", path: "/instruments/MARI/rerun", form: { runs: "" }, allow: MARI_MANAGERS, ok: [422] },
+  { method: "GET", path: "/experiments/IPTS-100", allow: [...MARI_READERS, "member"] },
+  { method: "GET", path: "/experiments/IPTS-300", allow: ["admin", "wish", "adminToken", "readToken"] },
+  {
+    method: "GET",
+    path: "/api/v1/experiments/IPTS-100/members",
+    allow: ["admin", "mari", "member", "adminToken", "mariToken", "readToken"],
+  },
+  {
+    method: "POST",
+    path: "/api/v1/catalog/import",
+    json: [{ experiment: "IPTS-777", members: ["someone"] }],
+    allow: ["admin", "adminToken"],
+  },
 ];
 
 /** A row's `target`: a new dead letter in DLQ.REDUCTION.DATA_READY (`{newLetter}`). */
@@ -447,6 +495,18 @@ const ANONYMOUS_READ_ROWS: Row[] = [
   },
   { method: "GET", path: "/runs/MARI/1", allow: RUN1_READERS },
   { method: "GET", path: "/admin", allow: ADMINS },
+  { method: "GET", path: "/?instrument=WISH", allow: EVERYONE },
+  { method: "GET", path: "/instruments", allow: EVERYONE },
+  { method: "GET", path: "/instruments/WISH", allow: EVERYONE },
+  { method: "GET", path: "/experiments/IPTS-300", allow: EVERYONE },
+  { method: "GET", path: "/instruments/MARI", allow: [...MARI_READERS, "member"] },
+  {
+    method: "POST",
+    path: "/instruments/WISH/pause",
+    form: {},
+    allow: ["admin", "wish", "adminToken"],
+    ok: [303],
+  },
 ];
 
 /** How a caller presents itself: a browser's cookie and CSRF token, or a bearer token. */

@@ -31,6 +31,7 @@ const PARAMS: Record<string, string> = {
   run: String(RUN_OF_MEMBER),
   name: "app.css",
   job_id: "no-such-job",
+  experiment: "IPTS-100",
   // A person, token or plot id: one that does not exist (an admin's post must not act on itself).
   id: "999999",
   // A file of a run's output folder.
