@@ -7,7 +7,8 @@ import { type Config, loadConfig } from "../../src/config/load-config.ts";
 import { silentLogger } from "../../src/logging/logger.ts";
 import { listRuns } from "../../src/store/run-views.ts";
 import { openStateDatabase, type SqlDatabase } from "../../src/store/state-database.ts";
-import { addMember, createUser } from "../../src/store/user-store.ts";
+import { addMember, createUser, grantInstrument } from "../../src/store/user-store.ts";
+import { variableSets } from "../../src/store/variable-store.ts";
 import { openTransport } from "../../src/transport/open-transport.ts";
 import type { Transport } from "../../src/transport/transport.ts";
 import { hashPassword } from "../../src/web/auth/passwords.ts";
@@ -62,7 +63,7 @@ variable_help = {"standard_vars": {"bins": "Number of Q bins"}, "advanced_vars":
  * The flows of the issue in headless Chromium against a real `autoreduce serve` (coordinator,
  * worker, embedded broker and web app in one process, SQLite): each page met is screenshotted to
  * test-artifacts/screenshots/flow-*.png and checked by axe, and every page is watched for console
- * errors and CSP violations. The runs index and instrument page flows come with those pages.
+ * errors and CSP violations.
  */
 describe("browser flows on a running deployment", { timeout: 600_000 }, () => {
   let d: Deployment;
@@ -336,5 +337,72 @@ describe("browser flows on a running deployment", { timeout: 600_000 }, () => {
     assert.ok(!again.includes(secret), "never shown again");
     assert.ok(!(await page.content()).includes(secret), "not even in the page's markup");
     assertNoProblems();
+  });
+  test("an experimenter finds their run on the runs index and opens it", async (t) => {
+    const started = performance.now();
+    const { page, assertNoProblems } = await newPage();
+    await signInPage(page, url, "member", { next: "/" });
+    await page.getByRole("heading", { level: 1 }).waitFor();
+    // The member sees their experiment's run, not the other experiment's.
+    await page.locator('[data-run="MARI/1"]').first().waitFor();
+    assert.equal(
+      await page.locator('[data-run="MARI/2"]').count(),
+      0,
+      "another experiment's run is not listed",
+    );
+    await screenshot(page, "flow-runs-index");
+    await assertAccessible(page, "the runs index");
+    await page.getByLabel("Run numbers").fill("1");
+    await page.getByLabel("Experiment").fill("IPTS-100");
+    await page.getByRole("button", { name: "Show runs" }).click();
+    await page.waitForURL(/runs=1/);
+    assert.match(page.url(), /experiment=IPTS-100/, "the filters are kept in the address");
+    await screenshot(page, "flow-runs-index-filtered");
+    await assertAccessible(page, "the filtered runs index");
+    await page.locator('[data-run="MARI/1"]').getByRole("link", { name: "1", exact: true }).first().click();
+    await page.waitForURL(/\/runs\/MARI\/1/);
+    await page.getByRole("heading", { level: 1, name: /MARI run 1/ }).waitFor();
+    assertNoProblems();
+    t.diagnostic(`flow took ${Math.round(performance.now() - started)} ms`);
+  });
+
+  test('an instrument scientist adds a "from run N" variable set on the instrument page', async (t) => {
+    const started = performance.now();
+    const scientist = await createUser(database, {
+      username: "mari",
+      provider: "local",
+      passwordHash: await hashPassword(passwordOf("mari")),
+      displayName: "Mari Scientist",
+    });
+    await grantInstrument(database, scientist.id, "MARI", "test");
+    const { page, assertNoProblems } = await newPage();
+    await signInPage(page, url, "mari", { next: "/instruments/MARI" });
+    await page.getByRole("heading", { level: 1, name: /MARI/ }).waitFor();
+    await screenshot(page, "flow-instrument-page");
+    await assertAccessible(page, "the instrument page");
+    // A bad start run is refused next to its field, and nothing is saved.
+    await page.locator("#scope-from-run").check();
+    await page.getByLabel("First run number").fill("soon");
+    await page.getByLabel("bins").fill("300");
+    await page.getByRole("button", { name: "Save variable set" }).click();
+    await page.locator("#from_run-error").waitFor();
+    await screenshot(page, "flow-instrument-editor-error");
+    await assertAccessible(page, "the variable editor showing an error");
+    const before = (await variableSets(database, "MARI")).filter((v) => v.scope === "from_run");
+    assert.equal(before.length, 0, "nothing saved from a refused form");
+    await page.getByLabel("First run number").fill("3");
+    await page.getByLabel("bins").fill("300");
+    await page.getByRole("button", { name: "Save variable set" }).click();
+    await page.waitForURL(/notice=set-saved/);
+    const sets = (await variableSets(database, "MARI")).filter(
+      (v) => v.scope === "from_run" && !v.deleted_at,
+    );
+    assert.equal(sets.length, 1);
+    assert.equal(sets[0]?.start_run, 3);
+    assert.equal(sets[0]?.created_by, "mari", "recorded as the signed-in scientist");
+    assert.match(JSON.stringify(sets[0]?.values), /300/);
+    await screenshot(page, "flow-instrument-set-saved");
+    assertNoProblems();
+    t.diagnostic(`flow took ${Math.round(performance.now() - started)} ms`);
   });
 });
