@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { test } from "node:test";
+import { CatalogFileError } from "../../src/catalog/catalog-file.ts";
 import { ConfigError } from "../../src/config/config-error.ts";
 import { MemoryLimitError } from "../../src/config/memory-size.ts";
 import { OperationRefused } from "../../src/coordinator/operations.ts";
@@ -19,12 +20,15 @@ import { RunRangeError } from "../../src/scripts/run-ranges.ts";
 import { TemplateError } from "../../src/scripts/script-template.ts";
 import { VariableValueError } from "../../src/scripts/variable-types.ts";
 import { UnknownJobError } from "../../src/store/reduction-store.ts";
+import { BadCursorError } from "../../src/store/run-index.ts";
 import { DatabaseUnavailableError } from "../../src/store/state-database.ts";
 import { TokenRefused } from "../../src/store/token-store.ts";
+import { UserRefused } from "../../src/store/user-store.ts";
 import { DeadLetterRefused } from "../../src/transport/dead-letters.ts";
 import { StatisticsUnavailableError } from "../../src/transport/stomp/queue-depth.ts";
 import { BrokerRefusedError, ConnectionLostError } from "../../src/transport/stomp/stomp-connection.ts";
 import { TransportUnavailableError } from "../../src/transport/transport.ts";
+import { PlotParseError } from "../../src/web/plots/plotly-div.ts";
 
 type Base = "infrastructure" | "refused";
 
@@ -55,6 +59,10 @@ const PLACED: Record<string, [Base, () => Error]> = {
   UnknownJobError: ["refused", () => new UnknownJobError("j-1")],
   TokenRefused: ["refused", () => new TokenRefused("name taken")],
   DeadLetterRefused: ["refused", () => new DeadLetterRefused("no such queue")],
+  UserRefused: ["refused", () => new UserRefused("a user named x exists")],
+  CatalogFileError: ["refused", () => new CatalogFileError(["line 2: no experiment"])],
+  BadCursorError: ["refused", () => new BadCursorError()],
+  PlotParseError: ["refused", () => new PlotParseError("no Plotly.newPlot call")],
 };
 
 /**
@@ -68,6 +76,7 @@ const NEITHER = new Set([
   "MessageBuildError", // a sender built a message its consumers would refuse: a bug
   "NotAReductionError", // a query forgot its kind: a bug
   "PartTransitionError", // a lifecycle move the code should not ask for: a bug
+  "Unreadable", // one trace of an uploaded plot left out, with a note: control flow of the parser
 ]);
 
 test("each error class has the base that says whether a retry can help", () => {

@@ -1,3 +1,4 @@
+import { RefusedError } from "../../failures/refused-error.ts";
 /**
  * Reading the figure out of a Plotly `<div>` export (plotly.py `plot(fig, output_type="div")`,
  * what SNS's `plot_publisher` uploads) WITHOUT running or inserting it: the text is only
@@ -12,7 +13,7 @@
  */
 
 /** An upload we cannot read, with the reason to answer (400). */
-export class PlotParseError extends Error {
+export class PlotParseError extends RefusedError {
   override readonly name = "PlotParseError";
 }
 
