@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { linkSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { linkSync, mkdirSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { ConfigError } from "./config-error.ts";
 import type { Config } from "./load-config.ts";
+import { readSecretFile } from "./secret-file.ts";
 
 /** Shortest key accepted, in bytes of the file's text (`openssl rand -hex 32` gives 64). */
 export const MIN_KEY_BYTES = 32;
@@ -30,21 +31,14 @@ export function jobKeyPath(config: Pick<Config, "data_dir" | "security">): strin
 export function readJobKey(config: Pick<Config, "data_dir" | "security" | "source">): JobKey {
   const file = jobKeyPath(config);
   const generated = createIfMissing(file);
+  const text = readSecretFile(
+    config.source,
+    "security.job_key_file",
+    file,
+    "anyone who reads it can make workers run any script",
+  );
   const problem = (text: string) =>
     new ConfigError(config.source, [`security.job_key_file: ${file} ${text}`]);
-  let mode: number;
-  let text: string;
-  try {
-    mode = statSync(file).mode;
-    text = readFileSync(file, "utf8").trim();
-  } catch (e) {
-    throw problem(`cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-  }
-  if (mode & 0o004)
-    throw problem(
-      `is readable by everyone (mode ${(mode & 0o777).toString(8)}); anyone who reads it can make ` +
-        `workers run any script: chmod 600 ${file}`,
-    );
   if (Buffer.byteLength(text) < MIN_KEY_BYTES)
     throw problem(
       `holds ${Buffer.byteLength(text)} bytes; a job key needs at least ${MIN_KEY_BYTES} ` +

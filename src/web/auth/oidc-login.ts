@@ -1,10 +1,10 @@
-import { readFileSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import * as oidc from "openid-client";
 import { z } from "zod";
 import { ConfigError } from "../../config/config-error.ts";
 import type { Config } from "../../config/load-config.ts";
+import { readSecretFile } from "../../config/secret-file.ts";
 import type { Logger } from "../../logging/logger.ts";
 import type { SqlDatabase } from "../../store/state-database.ts";
 import { type LoginMethod, safeNext, secureCookies, startSession } from "../pages/login-page.tsx";
@@ -36,18 +36,14 @@ type FlowCookie = z.infer<typeof FlowCookie>;
  */
 export function readClientSecret(config: Pick<Config, "data_dir" | "source">, settings: OidcConfig): string {
   const file = resolve(config.data_dir, settings.client_secret_file);
+  const text = readSecretFile(
+    config.source,
+    "web.oidc.client_secret_file",
+    file,
+    "anyone who reads it can sign people in to the provider as this application",
+  );
   const problem = (text: string) =>
     new ConfigError(config.source, [`web.oidc.client_secret_file: ${file} ${text}`]);
-  let mode: number;
-  let text: string;
-  try {
-    mode = statSync(file).mode;
-    text = readFileSync(file, "utf8").trim();
-  } catch (e) {
-    throw problem(`cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-  }
-  if (mode & 0o004)
-    throw problem(`is readable by everyone (mode ${(mode & 0o777).toString(8)}): chmod 600 ${file}`);
   if (text.length === 0) throw problem("is empty: put the client secret the provider gave you in it");
   return text;
 }

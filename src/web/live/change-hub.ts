@@ -6,6 +6,7 @@ import { subscribeChanges } from "../../service/change-subscriber.ts";
 import type { SqlDatabase } from "../../store/state-database.ts";
 import type { Subscription, Transport } from "../../transport/transport.ts";
 import { canAdminister, canReadRun, type Viewer } from "../auth/viewer.ts";
+import { startEventStream } from "./event-stream.ts";
 
 /** What one browser asked to follow; every event is also checked against its viewer's permissions. */
 export interface LiveFilter {
@@ -72,14 +73,7 @@ export class ChangeHub {
 
   /** Takes over the response and streams events to it until the browser goes away. */
   open(request: FastifyRequest, reply: FastifyReply, filter: LiveFilter): void {
-    reply.hijack();
-    reply.raw.writeHead(200, {
-      "content-type": "text/event-stream; charset=utf-8",
-      "cache-control": "no-store",
-      connection: "keep-alive",
-      "x-accel-buffering": "no",
-    });
-    reply.raw.write("retry: 3000\n\n");
+    startEventStream(reply);
     const client: Client = { viewer: request.viewer, filter, reply };
     this.clients.add(client);
     request.raw.on("close", () => this.clients.delete(client));

@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Logger } from "../../logging/logger.ts";
 import type { SqlDatabase } from "../../store/state-database.ts";
 import { jobProgress, UNFINISHED } from "../pages/run-data.ts";
+import { startEventStream } from "./event-stream.ts";
 
 /** At most this much of a log is shown at once (the page's tail, and any jump of the live stream). */
 export const LOG_TAIL_BYTES = 256 * 1024;
@@ -70,14 +71,7 @@ export class LogStreams {
   ) {}
 
   open(request: FastifyRequest, reply: FastifyReply, follow: LogStreamRequest): void {
-    reply.hijack();
-    reply.raw.writeHead(200, {
-      "content-type": "text/event-stream; charset=utf-8",
-      "cache-control": "no-store",
-      connection: "keep-alive",
-      "x-accel-buffering": "no",
-    });
-    reply.raw.write("retry: 3000\n\n");
+    startEventStream(reply);
     let offset = follow.from;
     let path: string | null = null;
     let checkedAt = 0;

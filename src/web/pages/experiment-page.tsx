@@ -9,6 +9,7 @@ import { canReadExperiment, canReadRun, type Viewer } from "../auth/viewer.ts";
 import { formatAge, formatTime } from "../views/format.ts";
 import { Layout, type PageFrame, StatusBadge } from "../views/layout.tsx";
 import type { WebContext } from "../web-context.ts";
+import { instrumentsOfExperiments } from "./instrument-data.ts";
 import { runHref } from "./run-lists.tsx";
 
 /**
@@ -37,16 +38,8 @@ interface ExperimentRun {
 }
 
 /** The instruments the experiment's runs are on. */
-export async function instrumentsOfExperiment(database: SqlDatabase, experiment: string): Promise<string[]> {
-  const rows = await database.db
-    .selectFrom("runs")
-    .innerJoin("instruments", "instruments.id", "runs.instrument_id")
-    .innerJoin("experiments", "experiments.id", "runs.experiment_id")
-    .select("instruments.name")
-    .distinct()
-    .where("experiments.reference", "=", experiment)
-    .execute();
-  return rows.map((r) => r.name).sort();
+export function instrumentsOfExperiment(database: SqlDatabase, experiment: string): Promise<string[]> {
+  return instrumentsOfExperiments(database, [experiment]);
 }
 
 /** May this viewer see who belongs to the experiment: members, its instruments' scientists, administrators. */

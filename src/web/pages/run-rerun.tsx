@@ -482,7 +482,7 @@ function RerunForm({
               <details open={advancedOpen}>
                 <summary>{`Advanced variables (${advanced.length})`}</summary>
                 <fieldset>
-                  <legend class="sr-only">Advanced variables</legend>
+                  <legend class="visually-hidden">Advanced variables</legend>
                   {advanced.map((f) => (
                     <VariableField
                       key={f.name}

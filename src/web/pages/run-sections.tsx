@@ -28,7 +28,7 @@ export function VersionsTable({ run, selected }: { run: RunRecord; selected: num
   return (
     <div id="versions" class="table-scroll">
       <table>
-        <caption class="sr-only">Every reduction version of this run, oldest first</caption>
+        <caption class="visually-hidden">Every reduction version of this run, oldest first</caption>
         <thead>
           <tr>
             <th scope="col">Version</th>
