@@ -9,7 +9,8 @@ import { setFlagsFromString } from "node:v8";
 // A worker holds little at a time (a few job messages, its reports): a young generation that does
 // not grow past its first 1 MiB semi-spaces keeps ~4 MB out of its resident memory for a few more
 // (sub-millisecond) scavenges. Set before anything is loaded; only heap sizing changes.
-if (process.argv[2] === "worker") setFlagsFromString("--semi-space-growth-factor=1");
+// The web process likewise: its pages are short-lived strings, freed by the next scavenge.
+if (["worker", "web"].includes(process.argv[2] ?? "")) setFlagsFromString("--semi-space-growth-factor=1");
 
 const root = join(import.meta.dirname, "..");
 
