@@ -222,6 +222,11 @@ describe("browser flows on a running deployment", { timeout: 600_000 }, () => {
       "completed",
       "the heading's badge follows the latest version",
     );
+    // The new version's plot appears on the open page too.
+    await watcher.page
+      .locator("#plots")
+      .filter({ hasText: /MARI_1 with 250 bins/ })
+      .waitFor({ timeout: LONG });
     assert.equal(await watcher.page.evaluate("window.__sameDocument"), true, "the page was not reloaded");
     await screenshot(watcher.page, "flow-rerun-live");
     t.diagnostic(

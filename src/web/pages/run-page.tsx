@@ -127,9 +127,10 @@ export function registerRunPage(app: FastifyInstance, ctx: WebContext): void {
     const found = await runAndVersion(request, reply, VersionQuery);
     if (!found) return reply;
     const { run, version } = found;
-    const [files, events, frame] = await Promise.all([
+    const [files, events, plots, frame] = await Promise.all([
       listOutputFiles(outputRoot, version),
       runEvents(ctx.database, run.instrument, run.run_number),
+      runPlots(ctx.database, run.instrument, run.run_number),
       ctx.frame(request),
     ]);
     return sendFragment(
@@ -141,6 +142,9 @@ export function registerRunPage(app: FastifyInstance, ctx: WebContext): void {
         {canChangeRun(request.viewer, run) ? <Actions frame={frame} run={run} version={version} /> : null}
         <div id="timeline">
           <Timeline items={runTimeline(run.versions, events)} />
+        </div>
+        <div id="plots">
+          <PlotPanel plots={plots} instrument={run.instrument} run={run.run_number} />
         </div>
       </div>,
     );
@@ -358,7 +362,9 @@ function RunPage({
 
         <section aria-labelledby="plots-title">
           <h2 id="plots-title">Plots</h2>
-          <PlotPanel plots={plots} instrument={run.instrument} run={run.run_number} />
+          <div id="plots">
+            <PlotPanel plots={plots} instrument={run.instrument} run={run.run_number} />
+          </div>
         </section>
 
         <section aria-labelledby="timeline-title">

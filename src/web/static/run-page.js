@@ -1,7 +1,7 @@
 // autoreduce: the run page's behaviour (progressive enhancement; the page reads fully without it).
 // - When a job of this run changes (a new version, the shown one finishing), the versions table,
-//   the shown version's outcome (status, message, files), the run's facts, the actions and the
-//   timeline are fetched again and swapped in.
+//   the shown version's outcome (status, message, files), the run's facts, the actions, the
+//   timeline and the plots are fetched again and swapped in.
 // - While the shown version runs, its logs are followed live over server-sent events, with a
 //   "follow the end" toggle.
 // Everything inserted is either server-rendered HTML from this site or text (never parsed as HTML).
@@ -29,7 +29,7 @@
         if (html === null) return;
         const template = document.createElement("template");
         template.innerHTML = html;
-        for (const id of ["versions", "outcome", "run-facts", "actions", "timeline"]) {
+        for (const id of ["versions", "outcome", "run-facts", "actions", "timeline", "plots"]) {
           const fresh = template.content.getElementById(id);
           const old = document.getElementById(id);
           if (fresh && old) old.replaceWith(fresh);
