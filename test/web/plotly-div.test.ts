@@ -207,6 +207,18 @@ describe("drawing figures as SVG", () => {
     assert.match(svg, /data-figure="drawn"/);
   });
 
+  test("an axis of whole numbers (run numbers) never gets fractional ticks", () => {
+    const svg = draw({
+      data: [{ type: "scatter", mode: "markers", x: [1, 2], y: [0.15, 0.33] }],
+      layout: {},
+    });
+    assert.deepEqual(texts(svg, "x-axis"), ["1", "2"]);
+    assert.ok(
+      texts(svg, "y-axis").some((t) => t?.includes(".")),
+      "fractional values keep fractional ticks",
+    );
+  });
+
   test("a log axis over less than two decades labels 1, 2 and 5 of each", () => {
     const svg = draw({
       data: [{ type: "scatter", x: [1, 2, 3, 40], y: [1, 2, 3, 4] }],

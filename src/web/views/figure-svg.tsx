@@ -73,11 +73,11 @@ function formatNumber(v: number, step: number): string {
 }
 
 /** Round tick values covering [lo, hi], about `count` of them. */
-function niceTicks(lo: number, hi: number, count: number): Tick[] {
+function niceTicks(lo: number, hi: number, count: number, minStep = 0): Tick[] {
   if (!(hi > lo)) return [{ value: lo, label: formatNumber(lo, Math.abs(lo) || 1) }];
   const rough = (hi - lo) / Math.max(1, count);
   const mag = 10 ** Math.floor(Math.log10(rough));
-  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= rough) ?? 10 * mag;
+  const step = Math.max(minStep, [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= rough) ?? 10 * mag);
   const out: Tick[] = [];
   for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) {
     const value = Number(v.toPrecision(12));
@@ -123,10 +123,13 @@ function logTicks(lo: number, hi: number, count: number): { ticks: Tick[]; minor
 class Range {
   lo = Number.POSITIVE_INFINITY;
   hi = Number.NEGATIVE_INFINITY;
+  /** Every value is a whole number (run numbers, counts): ticks are then never fractional. */
+  integers = true;
   constructor(readonly log: boolean) {}
 
   add(v: number): void {
     if (!Number.isFinite(v) || (this.log && v <= 0)) return;
+    if (!Number.isInteger(v)) this.integers = false;
     const t = this.log ? Math.log10(v) : v;
     if (t < this.lo) this.lo = t;
     if (t > this.hi) this.hi = t;
@@ -159,7 +162,9 @@ function makeScale(range: Range, from: number, to: number, zero = false): Scale 
     if (!(zero && !log && hi === 0)) hi += pad;
   }
   const count = Math.max(2, Math.round(Math.abs(to - from) / 70));
-  const { ticks, minor } = log ? logTicks(lo, hi, count) : { ticks: niceTicks(lo, hi, count), minor: [] };
+  const { ticks, minor } = log
+    ? logTicks(lo, hi, count)
+    : { ticks: niceTicks(lo, hi, count, range.integers ? 1 : 0), minor: [] };
   const factor = (to - from) / (hi - lo);
   const toPx = log
     ? (v: number) => from + (Math.log10(v) - lo) * factor
