@@ -5,6 +5,7 @@ import type { Logger } from "../logging/logger.ts";
 import type { SqlDatabase } from "../store/state-database.ts";
 import type { Transport } from "../transport/transport.ts";
 import type { ChangeHub } from "./live/change-hub.ts";
+import type { LoginMethod } from "./pages/login-page.tsx";
 import type { PageFrame } from "./views/layout.tsx";
 
 /** What every page and API module of the web application is given. */
@@ -15,6 +16,8 @@ export interface WebContext {
   log: Logger;
   /** Live updates (server-sent events) for the pages. */
   hub: ChangeHub;
+  /** Sign-in methods besides local accounts (LDAP, OIDC), for routes that check credentials. */
+  loginMethods: readonly LoginMethod[];
   /** The frame of a page for this request (viewer, banner). */
   frame(request: FastifyRequest): Promise<PageFrame>;
   /**

@@ -108,6 +108,7 @@ export async function startWebServer(deps: WebServerDeps): Promise<WebServer> {
     transport: deps.transport,
     log,
     hub,
+    loginMethods: methods,
     frame: async (request) => ({ viewer: request.viewer, banner: await readBanner() }),
     page: (reply, page, status) => sendPage(reply, page, status),
     deny: (request, reply, what) => {

@@ -145,6 +145,24 @@ describe("LDAP sign-in against a real slapd", () => {
     assert.deepEqual(await grantsOf("bob"), [{ instrument: "MARI", granted_by: "ldap" }]);
   });
 
+  test("SNS's publish_plot form takes directory accounts too: bob publishes on MARI, carol is refused", async () => {
+    const post = (username: string, password: string) => {
+      const form = new FormData();
+      form.set("username", username);
+      form.set("password", password);
+      form.set("file", new Blob([JSON.stringify({ series: [{ x: [1, 2], y: [3, 4] }] })]), "plot.json");
+      return fetch(`${server.url}/plots/MARI/11/upload_plot_data/`, { method: "POST", body: form });
+    };
+    const published = await post("bob", LDAP_PEOPLE.bob.password);
+    assert.equal(published.status, 200, await published.text()); // 200, as live_data_server answers
+    assert.equal((await post("bob", "wrong-password")).status, 401);
+    assert.equal(
+      (await post("carol", LDAP_PEOPLE.carol.password)).status,
+      403,
+      "signed in, but no role on MARI",
+    );
+  });
+
   test("a member of no group signs in with no role", async () => {
     const carol = await signIn(server.url, "carol", LDAP_PEOPLE.carol.password);
     assert.equal((await carol.get("/api/v1/runs")).status, 403);

@@ -109,9 +109,13 @@ export function LoginForm({
 export function preSessionCsrf(request: FastifyRequest, reply: FastifyReply, config: Config): string {
   const existing = request.cookies[PRE_SESSION_COOKIE];
   if (existing && /^[A-Za-z0-9_-]{20,64}$/.test(existing)) return existing;
-  const secure = config.web.secure_cookies ?? config.web.public_url?.startsWith("https:") ?? false;
   const value = randomBytes(24).toString("base64url");
-  reply.setCookie(PRE_SESSION_COOKIE, value, { path: "/", httpOnly: true, sameSite: "lax", secure });
+  reply.setCookie(PRE_SESSION_COOKIE, value, {
+    path: "/",
+    httpOnly: true,
+    sameSite: "lax",
+    secure: secureCookies(config),
+  });
   return value;
 }
 
@@ -123,7 +127,6 @@ export function preSessionCsrf(request: FastifyRequest, reply: FastifyReply, con
  */
 export function registerLogin(app: FastifyInstance, ctx: WebContext, methods: LoginMethod[]): void {
   const { config, database } = ctx;
-  const secure = secureCookies(config);
   const attempts = new LoginAttempts(config.web.login_attempts, config.web.login_window_minutes * 60_000);
 
   const preSession = (request: FastifyRequest, reply: FastifyReply) => preSessionCsrf(request, reply, config);
@@ -220,12 +223,13 @@ export async function startSession(
 }
 
 /**
- * The user id the credentials sign in, trying local accounts first, then each password provider;
- * a ProviderUnavailable when none accepted them and one could not answer.
+ * The user id the credentials sign in, trying local accounts first, then each password provider
+ * (LDAP); a ProviderUnavailable when none accepted them and one could not answer. The sign-in
+ * form and SNS's plot upload form both ask this.
  */
-async function checkCredentials(
+export async function checkCredentials(
   ctx: WebContext,
-  methods: LoginMethod[],
+  methods: readonly LoginMethod[],
   username: string,
   password: string,
 ): Promise<number | null | ProviderUnavailable> {

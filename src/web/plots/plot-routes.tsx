@@ -4,12 +4,10 @@ import { render } from "preact-render-to-string";
 import { z } from "zod";
 import { describeIssues } from "../../messages/message-error.ts";
 import { subscribeChanges } from "../../service/change-subscriber.ts";
-import { findUser, passwordHashOf } from "../../store/user-store.ts";
 import type { Subscription } from "../../transport/transport.ts";
-import { verifyPassword } from "../auth/passwords.ts";
 import { userViewer } from "../auth/request-viewer.ts";
 import { canManageInstrument, canReadInstrument, canReadRun, type Viewer } from "../auth/viewer.ts";
-import { LoginAttempts } from "../pages/login-page.tsx";
+import { checkCredentials, LoginAttempts, ProviderUnavailable } from "../pages/login-page.tsx";
 import { FigureSvg } from "../views/figure-svg.tsx";
 import type { WebContext, WebModule } from "../web-context.ts";
 import { drawnFigures } from "./drawn-figures.ts";
@@ -311,9 +309,13 @@ async function formViewer(
     });
     return null;
   }
-  const stored = ctx.config.web.local_login ? await passwordHashOf(ctx.database, username) : null;
-  const user = (await verifyPassword(stored, password)) ? await findUser(ctx.database, username) : null;
-  const viewer = user ? await userViewer(ctx.database, ctx.config, user.id, "user", null) : null;
+  // The same check as the sign-in form: local accounts, then LDAP.
+  const userId = await checkCredentials(ctx, ctx.loginMethods, username, password);
+  if (userId instanceof ProviderUnavailable) {
+    await reply.code(503).header("retry-after", "30").send({ error: userId.message });
+    return null;
+  }
+  const viewer = userId === null ? null : await userViewer(ctx.database, ctx.config, userId, "user", null);
   if (!viewer) {
     attempts.failed(key);
     ctx.log.info({ username, ip: request.ip }, "web: plot upload refused (credentials)");
