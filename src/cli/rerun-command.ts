@@ -1,4 +1,4 @@
-import { Command, Option } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { OperationRefused, requestRerun } from "../coordinator/operations.ts";
 import type { ReductionRequest } from "../messages/reduction-request.ts";
 import { parseRunRanges, RunRangeError } from "../scripts/run-ranges.ts";
@@ -13,6 +13,14 @@ interface RerunOptions {
   dryRun?: boolean;
   role: "user" | "staff" | "admin";
   description?: string;
+  fromVersion?: number;
+}
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n))
+    throw new InvalidArgumentError(`expected a version number (0, 1, 2, …), got ${value}`);
+  return n;
 }
 
 export function rerunCommand(): Command {
@@ -31,6 +39,12 @@ export function rerunCommand(): Command {
       [],
     )
     .option("--current-script", "run the script file as it is now, not the stored text")
+    .addOption(
+      new Option(
+        "--from-version <n>",
+        "start from this version's stored script and variables instead of the latest's",
+      ).argParser(nonNegativeInt),
+    )
     .option("--dry-run", "only show what would be queued and what would not, and why")
     .addOption(
       new Option("--role <role>", "whose limit applies").choices(["user", "staff", "admin"]).default("admin"),
@@ -54,6 +68,7 @@ async function rerun(instrument: string, runText: string, options: RerunOptions)
     instrument: instrument.toUpperCase(),
     run_numbers: runNumbers,
     current_script: options.currentScript ?? false,
+    ...(options.fromVersion !== undefined ? { from_version: options.fromVersion } : {}),
     variables: parseAssignments(options.var),
     started_by: process.env.USER ?? "unknown",
     role: options.role,

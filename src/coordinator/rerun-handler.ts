@@ -92,12 +92,20 @@ export class RerunHandler {
     const preview: RerunPreview = { queue: [], refused: [] };
     for (const runNumber of runs) {
       const run = await runForRerun(database, instrument, runNumber);
+      const wanted = request.from_version;
+      // The version whose stored script and variables the new one starts from: the latest, or the one asked for.
+      const from =
+        run && wanted !== undefined && wanted !== run.version
+          ? await runForRerun(database, instrument, runNumber, wanted)
+          : run;
       const reason = !run
         ? "never reduced (submit its file instead)"
         : run.status === "queued" || run.status === "running"
           ? `version ${run.version} is still ${run.status}`
-          : outputProblem(config, run);
-      if (reason || !run) {
+          : !from
+            ? `it has no version ${wanted} (its latest is ${run.version})`
+            : outputProblem(config, run);
+      if (reason || !run || !from) {
         preview.refused.push({ run_number: runNumber, reason: reason ?? "" });
         continue;
       }
@@ -108,7 +116,7 @@ export class RerunHandler {
           facility: run.facility,
           experiment: run.ipts,
           runNumber,
-          previous: run,
+          previous: from,
           currentScript: request.current_script ?? false,
           scriptCheck: await this.router.scriptCheck({
             instrument,

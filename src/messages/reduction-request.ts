@@ -15,8 +15,13 @@ export const ReductionRequestSchema = z.looseObject({
     .optional(),
   /** ... or several (ours). */
   run_numbers: z.array(z.number().int().nonnegative()).optional(),
-  /** Run the script file as it is now instead of the text stored with the latest version. Default false. */
+  /** Run the script file as it is now instead of the text stored with the version re-run from. Default false. */
   current_script: z.boolean().optional(),
+  /**
+   * Re-run from this version's stored script text and variables instead of the latest version's
+   * (a run that has it; the others are refused with the reason). Default: the latest.
+   */
+  from_version: z.number().int().nonnegative().optional(),
   /** Variable values to change, by name; coerced to the type of the script's default. */
   variables: z.record(z.string(), z.unknown()).optional(),
   description: z.string().max(500).optional(),

@@ -21,6 +21,7 @@ export const REQUEST_SIGNED_FIELDS = [
   "description",
   "started_by",
   "role",
+  "from_version",
 ] as const;
 
 function canonicalRequest(request: Record<string, unknown>): string {

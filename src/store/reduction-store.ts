@@ -209,13 +209,18 @@ function parseMetadata(text: string | null): Record<string, unknown> {
   }
 }
 
-/** A run with the facts a re-run needs, and its latest reduction version. */
-export async function runForRerun(database: SqlDatabase, instrument: string, runNumber: number) {
-  const row = await reductionsWithRunFacts(database)
+/** A run with the facts a re-run needs, and its latest reduction version (or the one asked for). */
+export async function runForRerun(
+  database: SqlDatabase,
+  instrument: string,
+  runNumber: number,
+  version?: number,
+) {
+  let q = reductionsWithRunFacts(database)
     .where("instruments.name", "=", instrument.toUpperCase())
-    .where("runs.run_number", "=", runNumber)
-    .orderBy("jobs.version", "desc")
-    .executeTakeFirst();
+    .where("runs.run_number", "=", runNumber);
+  if (version !== undefined) q = q.where("jobs.version", "=", version);
+  const row = await q.orderBy("jobs.version", "desc").executeTakeFirst();
   return row ? { ...row, ...asReduction(row), run_number: Number(row.run_number) } : null;
 }
 

@@ -15,6 +15,8 @@ const RerunBody = z.strictObject({
   runs: z.union([z.string(), z.array(z.number().int().nonnegative())]),
   variables: z.record(z.string(), z.unknown()).optional(),
   current_script: z.boolean().optional(),
+  /** Start from this version's stored script and variables (default: the latest). */
+  from_version: z.number().int().nonnegative().optional(),
   description: z.string().max(500).optional(),
   dry_run: z.boolean().optional(),
 });

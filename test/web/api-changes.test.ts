@@ -145,6 +145,25 @@ describe("JSON API: changes need a holder's token whose role covers the instrume
     assert.equal(sets.sets.at(-1)?.created_by, "mari-scientist");
   });
 
+  test("a re-run from a version the run does not have is refused for that run, with the reason", async () => {
+    const response = await post(
+      "/api/v1/runs/MARI/rerun",
+      { runs: "10", from_version: 7, dry_run: true },
+      tokens.mari,
+    );
+    assert.equal(response.status, 200);
+    const preview = (await response.json()) as {
+      queue: number[];
+      refused: Array<{ run_number: number; reason: string }>;
+    };
+    assert.deepEqual(preview.queue, []);
+    assert.deepEqual(preview.refused, [{ run_number: 10, reason: "it has no version 7 (its latest is 0)" }]);
+    const fine = (await (
+      await post("/api/v1/runs/MARI/rerun", { runs: "10", from_version: 0, dry_run: true }, tokens.mari)
+    ).json()) as { queue: number[] };
+    assert.deepEqual(fine.queue, [10]);
+  });
+
   test("a change the broker cannot take now is a 503 with the reason, to be tried again", async () => {
     const unreachable = await StompTransport.open({
       brokers: parseBrokers("127.0.0.1:1"),

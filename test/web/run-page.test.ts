@@ -631,6 +631,32 @@ describe("the run page", () => {
       assert.equal(again.status, 422);
       assert.match(await again.text(), /Version 4 is cancelled: nothing to cancel/);
     });
+
+    test("a re-run from an older version runs that version's stored script and values, not the latest's", async () => {
+      // Version 4 was cancelled above; version 0 ran `bins = 100` with its own script text.
+      const form = await (await member.get("/runs/MARI/1/rerun?version=0")).text();
+      assert.match(form, /The exact script text version 0 ran/);
+      assert.match(form, /sha256 aaaaaaaaaaaa/, "version 0's hash, not the latest's");
+      const fields = { version: "0", script: "stored", "var.bins": "150", "var.mode": "fast" };
+      const preview = await (await member.post("/runs/MARI/1/rerun", { ...fields, step: "preview" })).text();
+      assert.match(preview, /the exact text version 0 ran/);
+      assert.match(preview, /<code>bins<\/code><\/th><td><code>100<\/code><\/td><td><code>150<\/code>/);
+      assert.equal((await member.post("/runs/MARI/1/rerun", { ...fields, step: "confirm" })).status, 303);
+      const row = await waitFor(
+        () =>
+          web.database.db
+            .selectFrom("jobs")
+            .select(["variables", "script_text", "script_hash"])
+            .where("version", "=", 5)
+            .where("kind", "=", "reduction")
+            .executeTakeFirst(),
+        "version 5",
+      );
+      assert.equal(row.script_text, "import mantid\nbins = 100\nprint('done')\n", "version 0's script text");
+      assert.equal(row.script_hash, "a".repeat(64));
+      const values = JSON.parse(row.variables ?? "{}") as { standard_vars: Record<string, unknown> };
+      assert.deepEqual(values.standard_vars, { bins: 150, mode: "fast" });
+    });
   });
 });
 

@@ -107,7 +107,7 @@ export function registerRunChanges(app: FastifyInstance, ctx: WebContext): void 
         run={run}
         version={version}
         fields={fields}
-        typed={{ raw, script: hasStoredScript(run) ? "stored" : "current", description: "" }}
+        typed={{ raw, script: hasStoredScript(version) ? "stored" : "current", description: "" }}
         errors={{}}
         formError={null}
         note={current.problem}
@@ -164,15 +164,17 @@ export function registerRunChanges(app: FastifyInstance, ctx: WebContext): void 
       return showForm(errors, "Some values are not right: see the fields marked below.", 422);
 
     const latest = run.versions.at(-1) ?? version;
+    // A stored-script re-run starts from the shown version's script text and variables.
     const base =
       typed.script === "stored"
-        ? flattenVariables(latest.variables)
+        ? flattenVariables(version.variables)
         : await currentBase(ctx, run, current.vars);
     const plan = planValues(base, values);
     const rerun: ReductionRequest = {
       instrument: run.instrument,
       run_number: run.run_number,
       current_script: typed.script === "current",
+      ...(typed.script === "stored" ? { from_version: version.version } : {}),
       ...(Object.keys(plan.modifications).length > 0 ? { variables: plan.modifications } : {}),
       ...(typed.description ? { description: typed.description } : {}),
       started_by: request.viewer.name ?? "anonymous",
@@ -237,11 +239,11 @@ export function registerRunChanges(app: FastifyInstance, ctx: WebContext): void 
 }
 
 /**
- * Whether the latest version recorded the script text it ran: only then can a re-run run that
- * text again; otherwise the coordinator takes the current file.
+ * Whether a version recorded the script text it ran: only then can a re-run run that text again;
+ * otherwise the coordinator takes the current file.
  */
-function hasStoredScript(run: RunRecord): boolean {
-  return run.versions.at(-1)?.has_script_text ?? false;
+function hasStoredScript(version: VersionRow): boolean {
+  return version.has_script_text;
 }
 
 /** The instrument's `reduce_vars.py` as it is now (defaults, types, help), or why it cannot be read. */
@@ -446,26 +448,21 @@ function RerunForm({
         <input type="hidden" name="version" value={String(version.version)} />
         <fieldset>
           <legend>Which script</legend>
-          {hasStoredScript(run) ? (
+          {hasStoredScript(version) ? (
             <label class="choice">
               <input type="radio" name="script" value="stored" checked={typed.script === "stored"} />{" "}
-              {`The exact script text version ${latest.version} ran`}
-              {latest.script_hash ? (
-                <span class="muted">{` (sha256 ${latest.script_hash.slice(0, 12)}…)`}</span>
+              {`The exact script text version ${version.version} ran`}
+              {version.script_hash ? (
+                <span class="muted">{` (sha256 ${version.script_hash.slice(0, 12)}…)`}</span>
               ) : null}
             </label>
           ) : (
-            <p class="help">{`Version ${latest.version} did not record its script text, so the re-run uses the current script file.`}</p>
+            <p class="help">{`Version ${version.version} did not record its script text, so the re-run uses the current script file.`}</p>
           )}
           <label class="choice">
             <input type="radio" name="script" value="current" checked={typed.script === "current"} /> The
             instrument's current script file, as it is now
           </label>
-          {latest.version !== version.version ? (
-            <p class="help">
-              {`A re-run starts from the latest version's stored script (v${latest.version}); version ${version.version}'s values are what the form holds.`}
-            </p>
-          ) : null}
         </fieldset>
         {fields.length === 0 ? (
           <p class="muted">This script has no variables: the re-run runs it as it is.</p>
@@ -608,7 +605,7 @@ function ConfirmPage({
         <dt>Script</dt>
         <dd>
           {typed.script === "stored"
-            ? `the exact text version ${latest.version} ran`
+            ? `the exact text version ${version.version} ran`
             : "the instrument's current script file"}
         </dd>
         <dt>Description</dt>
