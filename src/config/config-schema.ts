@@ -560,6 +560,13 @@ const WebSchema = z
     anonymous_read: z.array(InstrumentName).default([]),
     /** The address people open (`https://autoreduce.facility.org`); used for OIDC redirects and links. Default: the listen address. */
     public_url: z.string().url().nullable().default(null),
+    /**
+     * Addresses (or CIDR ranges) of the reverse proxies in front of the web application: only a
+     * request from one of these may say, in `X-Forwarded-For`/`-Proto`/`-Host`, who the client
+     * is (the sign-in limits count per client address). Default none: the connection's own
+     * address is the client's, whatever the headers claim.
+     */
+    trusted_proxies: z.array(z.string().min(1)).default([]),
     /** Send session cookies only over HTTPS. Default: true when `public_url` is https. */
     secure_cookies: z.boolean().optional(),
     /** A session ends this long after sign-in. Default 12 hours. */

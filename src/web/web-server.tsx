@@ -61,7 +61,8 @@ export async function startWebServer(deps: WebServerDeps): Promise<WebServer> {
   const { config, database, log } = deps;
   const app = Fastify({
     logger: false,
-    trustProxy: config.web.public_url !== null,
+    // Forwarded headers are believed only from the configured proxies, never from any client.
+    trustProxy: config.web.trusted_proxies.length > 0 ? config.web.trusted_proxies : false,
     bodyLimit: 16 * 1024 * 1024,
   });
   await app.register(cookie);

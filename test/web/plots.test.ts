@@ -357,7 +357,11 @@ describe("plots: publishing, SNS compatibility, reading, plot files", () => {
     assert.equal(response.status, 200, await response.clone().text());
     const { id } = (await response.json()) as { id: number };
     const panel = render(
-      h(PlotPanel, { plots: await runPlots(web.database, "WISH", 3), instrument: "WISH", run: 3 }),
+      h(PlotPanel, {
+        plots: await runPlots(web.database, web.config.output.root, "WISH", 3),
+        instrument: "WISH",
+        run: 3,
+      }),
     );
     assert.doesNotMatch(panel, /<script/i);
     assert.match(panel, /&lt;\/script>&lt;script>alert\(1\)&lt;\/script>/);
@@ -374,7 +378,7 @@ describe("plots: publishing, SNS compatibility, reading, plot files", () => {
     const second = (await (
       await wish.postJson("/api/v1/plots/WISH/3", { ...SERIES, name: "fit", title: "second" })
     ).json()) as { id: number };
-    const plots = await runPlots(web.database, "WISH", 3);
+    const plots = await runPlots(web.database, web.config.output.root, "WISH", 3);
     const panel = render(h(PlotPanel, { plots, instrument: "WISH", run: 3 }));
     assert.match(panel, new RegExp(`<figure class="plot" id="plot-${second.id}">`));
     assert.doesNotMatch(
@@ -447,10 +451,25 @@ describe("plots: publishing, SNS compatibility, reading, plot files", () => {
     await member.get("/api/v1/plots/MARI/10");
     assert.equal((await plotRows("MARI", 10)).length, 2);
     const panel = render(
-      h(PlotPanel, { plots: await runPlots(web.database, "MARI", 10), instrument: "MARI", run: 10 }),
+      h(PlotPanel, {
+        plots: await runPlots(web.database, web.config.output.root, "MARI", 10),
+        instrument: "MARI",
+        run: 10,
+      }),
     );
     assert.match(panel, /written by the reduction script as MARI_10\.plot\.json/);
     assert.match(panel, /could not be read/);
+  });
+
+  test("a plot file in an output folder outside the output root (as a worker's report may claim) is not read", async () => {
+    await web.seedRun({ instrument: "MARI", run: 13, experiment: "IPTS-100" });
+    const dir = join(web.dir, "not-output", "run13");
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, "MARI_13.plot.json");
+    writeFileSync(file, JSON.stringify({ series: [{ x: [1], y: [1] }] }));
+    await completeVersion("MARI", 13, dir, [file], Date.now());
+    assert.deepEqual(await runPlots(web.database, web.config.output.root, "MARI", 13), []);
+    assert.equal((await plotRows("MARI", 13)).length, 0);
   });
 
   test("plot files rewritten after their version finished (a later run's) are not taken as its plot", async () => {
@@ -461,9 +480,9 @@ describe("plots: publishing, SNS compatibility, reading, plot files", () => {
     writeFileSync(file, JSON.stringify({ series: [{ x: [1], y: [1] }] }));
     const finished = Date.now() - 3_600_000;
     await completeVersion("MARI", 11, dir, [file], finished);
-    assert.deepEqual(await runPlots(web.database, "MARI", 11), []);
+    assert.deepEqual(await runPlots(web.database, web.config.output.root, "MARI", 11), []);
     utimesSync(file, new Date(finished - 1000), new Date(finished - 1000));
-    const plots = await runPlots(web.database, "MARI", 11);
+    const plots = await runPlots(web.database, web.config.output.root, "MARI", 11);
     assert.equal(plots.length, 1, "written while the version ran: read");
     assert.equal(plots[0]?.created_at, finished - 1000, "dated when the script wrote it");
   });
@@ -502,7 +521,7 @@ test("plots on PostgreSQL: publish, list, read, plot files", async () => {
   const web = await openWebStack({}, { databaseUrl: database.url });
   try {
     await web.seedRun({ instrument: "MARI", run: 1, experiment: "IPTS-100" });
-    const dir = join(web.dir, "pg-output");
+    const dir = join(web.config.output.root, "pg-output");
     mkdirSync(dir, { recursive: true });
     const file = join(dir, "MARI_1.plot.json");
     writeFileSync(file, JSON.stringify({ series: [{ x: [1, 2], y: [3, 4] }] }));

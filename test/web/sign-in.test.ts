@@ -118,3 +118,48 @@ test("after sign-in, only a path on this site", () => {
   for (const bad of ["//evil.example", "https://evil.example", "/\\evil.example", 42, undefined])
     assert.equal(safeNext(bad), "/");
 });
+
+describe("the sign-in limit counts the connection's address unless a trusted proxy forwards it", () => {
+  /** A failed sign-in that claims to come from `from` (X-Forwarded-For); its status. */
+  async function failFrom(url: string, from: string): Promise<number> {
+    const form = await fetch(`${url}/login`);
+    const cookie = (form.headers.getSetCookie()[0] ?? "").split(";")[0] ?? "";
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(await form.text())?.[1] ?? "";
+    const response = await fetch(`${url}/login`, {
+      method: "POST",
+      redirect: "manual",
+      headers: { "content-type": "application/x-www-form-urlencoded", cookie, "x-forwarded-for": from },
+      body: new URLSearchParams({ username: "mari", password: "wrong-password", _csrf: csrf }).toString(),
+    });
+    await response.body?.cancel();
+    return response.status;
+  }
+
+  test("without trusted proxies a claimed X-Forwarded-For changes nothing: the third failure waits", async () => {
+    const web = await openWebStack({
+      web: { login_attempts: 2, public_url: "https://autoreduce.example.org" },
+    });
+    try {
+      const statuses = [];
+      for (const from of ["203.0.113.1", "203.0.113.2", "203.0.113.3"])
+        statuses.push(await failFrom(web.url, from));
+      assert.deepEqual(statuses, [401, 401, 429]);
+    } finally {
+      await web.close();
+    }
+  });
+
+  test("behind a trusted proxy each forwarded client is counted on its own", async () => {
+    const web = await openWebStack({ web: { login_attempts: 2, trusted_proxies: ["127.0.0.1"] } });
+    try {
+      const statuses = [];
+      for (const from of ["203.0.113.1", "203.0.113.2", "203.0.113.3"])
+        statuses.push(await failFrom(web.url, from));
+      assert.deepEqual(statuses, [401, 401, 401]);
+      assert.equal(await failFrom(web.url, "203.0.113.3"), 401);
+      assert.equal(await failFrom(web.url, "203.0.113.3"), 429, "the same client's third failure waits");
+    } finally {
+      await web.close();
+    }
+  });
+});

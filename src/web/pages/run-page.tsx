@@ -93,7 +93,7 @@ export function registerRunPage(app: FastifyInstance, ctx: WebContext): void {
     const [scriptText, events, plots, files, out, err, frame] = await Promise.all([
       scriptTextOf(ctx.database, version.job_id),
       runEvents(ctx.database, run.instrument, run.run_number),
-      runPlots(ctx.database, run.instrument, run.run_number),
+      runPlots(ctx.database, outputRoot, run.instrument, run.run_number, ctx.log),
       listOutputFiles(outputRoot, version),
       logView(outputRoot, run, version, "out"),
       logView(outputRoot, run, version, "err"),
@@ -130,7 +130,7 @@ export function registerRunPage(app: FastifyInstance, ctx: WebContext): void {
     const [files, events, plots, frame] = await Promise.all([
       listOutputFiles(outputRoot, version),
       runEvents(ctx.database, run.instrument, run.run_number),
-      runPlots(ctx.database, run.instrument, run.run_number),
+      runPlots(ctx.database, outputRoot, run.instrument, run.run_number, ctx.log),
       ctx.frame(request),
     ]);
     return sendFragment(

@@ -2,6 +2,7 @@ import { readFile, realpath, stat } from "node:fs/promises";
 import { basename, sep } from "node:path";
 import type { Logger } from "../../logging/logger.ts";
 import type { SqlDatabase } from "../../store/state-database.ts";
+import { insideOutputRoot } from "../pages/run-files.ts";
 import type { Figure } from "../views/figure.ts";
 import { parsePlotText } from "./plot-input.ts";
 import { insertPlot } from "./plot-store.ts";
@@ -54,6 +55,7 @@ const MAX_FAILURES_KEPT = 10_000;
  */
 export function ingestPlotFiles(
   database: SqlDatabase,
+  outputRoot: string,
   instrument: string,
   run: number,
   log?: Logger,
@@ -61,12 +63,20 @@ export function ingestPlotFiles(
   const key = `${instrument.toUpperCase()}/${run}`;
   const running = reading.get(key);
   if (running) return running;
-  const work = ingest(database, instrument.toUpperCase(), run, log).finally(() => reading.delete(key));
+  const work = ingest(database, outputRoot, instrument.toUpperCase(), run, log).finally(() =>
+    reading.delete(key),
+  );
   reading.set(key, work);
   return work;
 }
 
-async function ingest(database: SqlDatabase, instrument: string, run: number, log?: Logger): Promise<number> {
+async function ingest(
+  database: SqlDatabase,
+  outputRoot: string,
+  instrument: string,
+  run: number,
+  log?: Logger,
+): Promise<number> {
   const versions: FinishedVersion[] = await database.db
     .selectFrom("jobs")
     .innerJoin("runs", "runs.id", "jobs.run_id")
@@ -102,7 +112,7 @@ async function ingest(database: SqlDatabase, instrument: string, run: number, lo
       const key = `${instrument}/${run}/${v.version}/${file}`;
       if ((failedUntil.get(key) ?? 0) > Date.now()) continue;
       try {
-        const plot = await readPlotFile(file, v.output_dir, v.finished_at);
+        const plot = await readPlotFile(file, outputRoot, v.output_dir, v.finished_at);
         if (!plot) continue;
         await insertPlot(database, {
           instrument,
@@ -142,15 +152,19 @@ export function namesAnotherRun(name: string, instrument: string, run: number): 
 
 /**
  * One plot file, confined to its version's output folder (its real path, links resolved, must be
- * inside): its figure and name, or a figure with no traces and a note when its content cannot be
+ * inside), which must itself lie inside the configured output root (the folder is what a worker
+ * reported: it is not trusted to name any place): its figure and name, or a figure with no traces and a note when its content cannot be
  * read; null when the file was rewritten after the version finished.
  */
 async function readPlotFile(
   file: string,
+  outputRoot: string,
   outputDir: string,
   finishedAt: number | null,
 ): Promise<{ name: string; figure: Figure; writtenAt: number } | null> {
-  const [real, folder] = await Promise.all([realpath(file), realpath(outputDir)]);
+  const folder = await insideOutputRoot(outputRoot, outputDir);
+  if (!folder) throw new Error(`the output folder ${outputDir} is not inside the output root ${outputRoot}`);
+  const real = await realpath(file);
   if (!real.startsWith(folder.endsWith(sep) ? folder : folder + sep))
     throw new Error(`${file} is not inside the output folder ${outputDir}`);
   const info = await stat(real);

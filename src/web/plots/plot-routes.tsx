@@ -119,8 +119,9 @@ function followCompletions(app: FastifyInstance, ctx: WebContext): void {
       (e) => {
         if (e.subject !== "job" || e.kind !== "reduction" || e.status !== "completed") return;
         if (!e.instrument || e.run_number === undefined) return;
-        void ingestPlotFiles(ctx.database, e.instrument, e.run_number, ctx.log).catch((err: unknown) =>
-          ctx.log.warn({ err, instrument: e.instrument, run: e.run_number }, "web: plot files not read"),
+        void ingestPlotFiles(ctx.database, ctx.config.output.root, e.instrument, e.run_number, ctx.log).catch(
+          (err: unknown) =>
+            ctx.log.warn({ err, instrument: e.instrument, run: e.run_number }, "web: plot files not read"),
         );
       },
       { log: ctx.log },
@@ -355,7 +356,7 @@ function registerReads(app: FastifyInstance, ctx: WebContext): void {
     const found = await findRun(database, instrument, run);
     const refusal = refuseRead(ctx, request, reply, instrument, run, found);
     if (refusal) return refusal;
-    await ingestPlotFiles(database, instrument, run, ctx.log);
+    await ingestPlotFiles(database, ctx.config.output.root, instrument, run, ctx.log);
     return (await listPlots(database, instrument, run)).map(listed);
   });
 
@@ -407,7 +408,7 @@ function registerReads(app: FastifyInstance, ctx: WebContext): void {
     const found = await findRun(database, instrument, run);
     const refusal = refuseRead(ctx, request, reply, instrument, run, found);
     if (refusal) return refusal;
-    await ingestPlotFiles(database, instrument, run, ctx.log);
+    await ingestPlotFiles(database, ctx.config.output.root, instrument, run, ctx.log);
     const [latest] = await listPlots(database, instrument, run, 1);
     const plot = latest && (await plotWithFigure(database, instrument, run, latest.id));
     if (!plot)

@@ -29,11 +29,12 @@ const SHOWN = 50;
  */
 export async function runPlots(
   database: SqlDatabase,
+  outputRoot: string,
   instrument: string,
   run: number,
   log?: Logger,
 ): Promise<StoredPlot[]> {
-  await ingestPlotFiles(database, instrument, run, log);
+  await ingestPlotFiles(database, outputRoot, instrument, run, log);
   const records = await listPlots(database, instrument, run, SHOWN);
   const figures = await drawnFigures(
     database,
