@@ -197,7 +197,13 @@ async function reductionById(db: Kysely<StateSchema>, id: number | null): Promis
 }
 
 // One statement each: the no-op update makes RETURNING give the row whether it was new or not.
-async function findOrCreateInstrument(db: Kysely<StateSchema>, name: string, facility: string, now: number) {
+/** The instrument's row (made when it has none yet): its id and whether it is paused. */
+export async function findOrCreateInstrument(
+  db: Kysely<StateSchema>,
+  name: string,
+  facility: string,
+  now: number,
+) {
   const row = await db
     .insertInto("instruments")
     .values({ name, facility, created_at: now })

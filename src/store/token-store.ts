@@ -13,7 +13,7 @@ import type { SqlDatabase } from "./state-database.ts";
  * Only the hash is kept: the token is shown once, when it is made.
  */
 
-/** What a token allows; checked per route by the API (web/api-permission.ts). */
+/** What a token allows; the web turns it into a Viewer (web/auth/request-viewer.ts, web/auth/viewer.ts). */
 export type TokenRole = "admin" | "scientist" | "read" | "user";
 export const TOKEN_ROLES: readonly TokenRole[] = ["admin", "scientist", "read"];
 

@@ -11,8 +11,9 @@ import { purgeSessions } from "../store/session-store.ts";
 import type { SqlDatabase } from "../store/state-database.ts";
 import type { Transport } from "../transport/transport.ts";
 import { registerChangeRoutes } from "./api-changes.ts";
-import { registerApiReads } from "./api-server.ts";
+import { registerApiReads } from "./api-reads.ts";
 import { registerViewer } from "./auth/request-viewer.ts";
+import { verdict } from "./auth/viewer.ts";
 import { ChangeHub } from "./live/change-hub.ts";
 import { LoginForm, type LoginMethod, preSessionCsrf, registerLogin } from "./pages/login-page.tsx";
 import { WEB_MODULES } from "./pages/modules.ts";
@@ -113,7 +114,7 @@ export async function startWebServer(deps: WebServerDeps): Promise<WebServer> {
     frame: async (request) => ({ viewer: request.viewer, banner: await readBanner() }),
     page: (reply, page, status) => sendPage(reply, page, status),
     deny: (request, reply, what) => {
-      const anonymous = request.viewer.kind === "anonymous";
+      const anonymous = verdict(request.viewer, false) === "unauthenticated";
       if (isApi(request)) {
         const error = anonymous
           ? `${what} needs you signed in, or an API token (Authorization: Bearer …; see \`autoreduce token create\`)`

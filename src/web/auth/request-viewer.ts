@@ -63,8 +63,7 @@ export async function tokenViewer(
 ): Promise<Viewer | null> {
   if (holder.role === "user") {
     if (holder.userId === null) return null;
-    const viewer = await userViewer(database, config, holder.userId, "token", null);
-    return viewer && { ...viewer, name: viewer.name };
+    return userViewer(database, config, holder.userId, "token", null);
   }
   return {
     ...anonymousViewer(config.web.anonymous_read),

@@ -36,8 +36,6 @@ export interface Viewer {
 /** The answer to "may this viewer do this": allowed, or why not (401 or 403). */
 export type Verdict = "allow" | "unauthenticated" | "forbidden";
 
-export const ANONYMOUS_NAME = null;
-
 export function anonymousViewer(anonymousRead: Iterable<string> = []): Viewer {
   return {
     kind: "anonymous",

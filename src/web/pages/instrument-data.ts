@@ -98,19 +98,6 @@ export async function instrumentRow(database: SqlDatabase, name: string) {
   return row ? { id: Number(row.id), facility: row.facility, paused: Number(row.paused) === 1 } : null;
 }
 
-/** Makes the instrument's row when it has none yet, so that an instrument can be paused before its first run. */
-export async function ensureInstrumentRow(
-  database: SqlDatabase,
-  name: string,
-  facility: string,
-): Promise<void> {
-  await database.db
-    .insertInto("instruments")
-    .values({ name, facility, created_at: Date.now() })
-    .onConflict((oc) => oc.column("name").doNothing())
-    .execute();
-}
-
 const versionColumns = [
   "runs.run_number",
   "experiments.reference as experiment",

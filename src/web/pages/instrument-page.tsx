@@ -9,6 +9,7 @@ import { effectiveVariables } from "../../coordinator/variable-selection.ts";
 import { RefusedError } from "../../failures/refused-error.ts";
 import { parseRunRanges, RunRangeError } from "../../scripts/run-ranges.ts";
 import { setPaused } from "../../store/reduction-store.ts";
+import { findOrCreateInstrument } from "../../store/run-store.ts";
 import { deleteVariableSet, type VariableSetView, variableSets } from "../../store/variable-store.ts";
 import { canManageInstrument, canReadInstrument, rerunCapRole, type Viewer } from "../auth/viewer.ts";
 import type { Figure } from "../views/figure.ts";
@@ -19,7 +20,6 @@ import type { WebContext } from "../web-context.ts";
 import { RerunFields, RerunForm, RerunPage } from "./batch-rerun.tsx";
 import {
   activeVersions,
-  ensureInstrumentRow,
   experimentsOn,
   instrumentRow,
   instrumentsOfExperiments,
@@ -168,7 +168,8 @@ export function registerInstrumentPage(app: FastifyInstance, ctx: WebContext): v
         return ctx.deny(request, reply, `pausing or resuming ${name}`);
       const settings = instrumentSettings(ctx.config, name);
       if (!settings) return ctx.notFound(request, reply, `no instrument ${name} in the configuration`);
-      await ensureInstrumentRow(ctx.database, name, settings.facility);
+      // An instrument without runs yet gets its row, so that it can be paused before its first run.
+      await findOrCreateInstrument(ctx.database.db, name, settings.facility, Date.now());
       await setPaused(ctx.database, name, action === "pause");
       ctx.log.info({ instrument: name, by: request.viewer.name }, `web: instrument ${action}d`);
       return reply.redirect(`/instruments/${name}?notice=${action}d`, 303);
